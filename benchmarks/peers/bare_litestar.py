@@ -1,0 +1,51 @@
+"""Bare Litestar hello JSON: the ceiling for the service on the same server.
+
+No middleware, no validation beyond the query parameter, nothing
+cross-cutting. ``python benchmarks/peers/bare_litestar.py --server granian``
+serves it the way ``hello-api serve`` serves the service (granian, one
+worker); ``--server uvicorn`` is the reference the issue quotes.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from litestar import Litestar, get
+
+
+@get("/api/v1/greeting", sync_to_thread=False)
+def greeting(name: str = "World") -> dict[str, str]:
+    """Greet ``name``."""
+    return {"message": f"Hello, {name}!"}
+
+
+@get("/health/ready", sync_to_thread=False)
+def ready() -> dict[str, str]:
+    """Answer at once: the benchmark times start-up against this."""
+    return {"status": "ok"}
+
+
+app = Litestar([greeting, ready], openapi_config=None)
+
+
+def main() -> None:
+    """Serve ``app`` on one worker of the chosen server."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--server", choices=["granian", "uvicorn"], default="granian")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    if args.server == "uvicorn":
+        import uvicorn  # imported here: only the reference run needs it
+
+        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+        return
+    from granian import Granian
+
+    # Run as a script, this file's folder is on sys.path, so workers import it by name.
+    Granian(
+        "bare_litestar:app", address="127.0.0.1", port=args.port, interface="asgi", workers=1
+    ).serve()
+
+
+if __name__ == "__main__":
+    main()
