@@ -1,0 +1,141 @@
+"""The markdown report: one row per target (medians of the passes), then the goals."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shlex
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from statistics import median
+from typing import Any
+
+SERVICE = "service (production)"
+GOALS = (
+    # (goal, numerator target, denominator target or None, metric, comparison, bound)
+    ("req/s: service / express", SERVICE, "express (seed stack)", "rps", ">=", 3.0),
+    ("req/s: service / bare litestar", SERVICE, "bare litestar, granian", "rps", ">=", 0.5),
+    ("p99 latency of the service (ms)", SERVICE, None, "p99", "<=", 20.0),
+    ("peak RSS of the service worker (MiB)", SERVICE, None, "rss", "<=", 120.0),
+    ("ready after start, slowest pass (s)", SERVICE, None, "ready", "<=", 1.0),
+    (
+        "POST greetings / pgbench insert",
+        "service POST /api/v1/greetings",
+        "pgbench single-row insert",
+        "rps",
+        ">=",
+        0.5,
+    ),
+)
+
+
+def _metrics(target: Any) -> dict[str, float]:
+    samples = target.samples
+    return {
+        "rps": median(s.load.rps for s in samples),
+        "p50": median(s.load.p50_ms for s in samples),
+        "p99": median(s.load.p99_ms for s in samples),
+        "rss": max(s.rss_mib for s in samples),
+        "rss_tree": max(s.rss_tree_mib for s in samples),
+        "ready": max(s.ready_s for s in samples),
+        "errors": sum(s.load.errors for s in samples),
+        "exports": sum(s.exports for s in samples),
+    }
+
+
+def _version(cmd: Sequence[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
+def _package(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _row(cells: Sequence[object]) -> str:
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+
+
+def show(targets: Sequence[Any], args: argparse.Namespace, *loads: float) -> None:
+    """Print the run's conditions, the per-target table and the goals table."""
+    metrics = {t.name: _metrics(t) for t in targets}
+    print(f"Command: `python {shlex.join(sys.argv)}`")
+    versions = ", ".join(f"{name} {_package(name)}" for name in ("litestar", "granian"))
+    print(
+        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {platform.processor() or 'cpu'} "
+        f"x{_version(['nproc'])}; Python {platform.python_version()}; {versions}; "
+        f"node {_version(['node', '--version'])}"
+    )
+    print(
+        f"Load average: {loads[0]:.2f} before, {loads[1]:.2f} median / {loads[2]:.2f} max "
+        f"during the runs (our server and wrk account for about 2)."
+    )
+    print(
+        f"{args.passes} interleaved passes of {args.seconds} s (after {args.warmup} s warm-up); "
+        f"server on core {args.server_cpu}, wrk -t1 -c{args.connections} on core "
+        f"{args.load_cpu}; DB pool / pgbench clients {args.db_connections}.\n"
+    )
+    print(
+        _row(
+            [
+                "target",
+                "req/s",
+                "p50 ms",
+                "p99 ms",
+                "RSS MiB (worker / all)",
+                "ready s",
+                "errors",
+                "OTLP batches",
+                "req/s per pass",
+            ]
+        )
+    )
+    print(_row(["---"] * 9))
+    for target in targets:
+        m = metrics[target.name]
+        passes = ", ".join(_number(s.load.rps) for s in target.samples)
+        latency = (
+            ("-", "-")
+            if target.name.startswith("pgbench")
+            else (f"{m['p50']:.1f}", f"{m['p99']:.1f}")
+        )
+        memory = f"{m['rss']:.0f} / {m['rss_tree']:.0f}" if m["rss"] else "-"
+        ready = f"{m['ready']:.2f}" if m["ready"] else "-"
+        print(
+            _row(
+                [
+                    target.name,
+                    _number(m["rps"]),
+                    *latency,
+                    memory,
+                    ready,
+                    int(m["errors"]),
+                    int(m["exports"]),
+                    passes,
+                ]
+            )
+        )
+    print()
+    print(_row(["goal", "measured", "bound", "met"]))
+    print(_row(["---"] * 4))
+    for goal, numerator, denominator, metric, comparison, bound in GOALS:
+        if numerator not in metrics or (denominator and denominator not in metrics):
+            continue
+        value = metrics[numerator][metric]
+        if denominator:
+            value /= metrics[denominator][metric]
+        met = value >= bound if comparison == ">=" else value <= bound
+        shown = f"{value:.2f}x" if denominator else f"{value:.2f}"
+        print(_row([goal, shown, f"{comparison} {bound:g}", "yes" if met else "**no**"]))
