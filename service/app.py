@@ -1,0 +1,104 @@
+"""The application factory: settings in, a fully wired Litestar app out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from os import environ
+
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.response import Response
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from service import __version__, migrations
+from service.db import Database, connect, provide_session
+from service.greetings.routes import GreetingController
+from service.health import HealthController, Lifecycle
+from service.observability import logging, tracing
+from service.observability.metrics import Metrics
+from service.observability.middleware import ObservabilityMiddleware
+from service.problems import EXCEPTION_HANDLERS
+from service.security import compression, cors, security_headers
+from service.settings import Settings
+
+
+@get("/metrics", include_in_schema=False, sync_to_thread=False)
+def metrics_endpoint(state: State) -> Response[bytes]:
+    """Prometheus text exposition of this process's metrics."""
+    body = generate_latest(state.metrics.registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def create_app(
+    settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None
+) -> Litestar:
+    """Build the app; `tracer_provider` overrides the one OTEL_* would configure."""
+    settings = settings or Settings.from_env()
+    logging.configure(settings.log_level)
+    if tracer_provider is None and tracing.enabled(environ):
+        tracer_provider = tracing.provider()
+    database = connect(settings.database)
+    metrics = Metrics()
+    metrics.add_build_info(settings.git_sha)
+    metrics.add_pool(database.pool_status)
+    state = {"settings": settings, "database": database, "metrics": metrics}
+    state |= {"lifecycle": Lifecycle(), "tracer_provider": tracer_provider}
+    app = Litestar(
+        route_handlers=[HealthController, GreetingController, metrics_endpoint],
+        dependencies=_dependencies(),
+        exception_handlers=EXCEPTION_HANDLERS,
+        cors_config=cors(settings.allowed_origins),
+        compression_config=compression(),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="Hello-World API", version=__version__, path="/schema"),
+        lifespan=[_lifespan],
+        state=State(state),
+        logging_config=None,
+        debug=False,
+    )
+    tracer = tracer_provider.get_tracer("service") if tracer_provider else None
+    # Wrap the whole handler, as Litestar does for its own OpenTelemetry middleware,
+    # so requests the router rejects (404/405) are measured and logged as well.
+    app.asgi_handler = ObservabilityMiddleware(
+        app.asgi_handler, metrics, tracer, security_headers(), security_headers(docs=True)
+    )
+    return app
+
+
+def _database(state: State) -> Database:
+    return state.database  # type: ignore[no-any-return]
+
+
+def _lifecycle(state: State) -> Lifecycle:
+    return state.lifecycle  # type: ignore[no-any-return]
+
+
+def _dependencies() -> dict[str, Provide]:
+    return {
+        "database": Provide(_database, sync_to_thread=False),
+        "lifecycle": Provide(_lifecycle, sync_to_thread=False),
+        "db_session": Provide(provide_session),
+    }
+
+
+@asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Start: instrument and (development only) migrate. Stop: flush spans, close the pool."""
+    settings: Settings = app.state.settings
+    database: Database = app.state.database
+    tracer_provider: TracerProvider | None = app.state.tracer_provider
+    if tracer_provider is not None:
+        tracing.instrument_database(database.engine, tracer_provider)
+    if settings.migrate_on_start:
+        await migrations.upgrade_engine(database.engine)
+    try:
+        yield
+    finally:
+        await database.engine.dispose()
+        if tracer_provider is not None:
+            tracing.uninstrument_database()
+            tracer_provider.shutdown()

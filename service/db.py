@@ -1,0 +1,90 @@
+"""The database: one async engine per process, a session per request."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar.di import NamedDependency
+from sqlalchemy import BigInteger, DateTime, Integer, String, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from service.settings import DatabaseSettings
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table; Alembic autogenerates from its metadata."""
+
+
+class Greeting(Base):
+    """A greeting someone asked the service to remember."""
+
+    __tablename__ = "greetings"
+
+    # BIGINT on PostgreSQL; SQLite only auto-increments an INTEGER primary key.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(String(80))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=lambda: datetime.now(UTC)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """The engine and the session factory, kept on the app's state."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    async def ping(self) -> None:
+        """Run `SELECT 1`; raises when the database does not answer."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    def pool_status(self) -> dict[str, int]:
+        """Connections by state, for the pool metrics (empty for unpooled SQLite)."""
+        pool: Any = self.engine.pool
+        if not hasattr(pool, "checkedout"):
+            return {}
+        return {
+            "size": pool.size(),
+            "checked_out": pool.checkedout(),
+            "idle": pool.checkedin(),
+            "overflow": max(pool.overflow(), 0),
+        }
+
+
+def connect(settings: DatabaseSettings) -> Database:
+    """Create the engine (no connection is opened until first use)."""
+    engine = create_async_engine(settings.url, **_engine_options(settings))
+    return Database(engine=engine, sessions=async_sessionmaker(engine, expire_on_commit=False))
+
+
+def _engine_options(settings: DatabaseSettings) -> dict[str, Any]:
+    if settings.is_sqlite:
+        return {}
+    return {
+        "pool_size": settings.pool_size,
+        "max_overflow": 0,  # a fixed pool: predictable load on PostgreSQL per replica
+        "pool_timeout": 5,  # fail a request fast rather than queue it behind a dead database
+        "pool_recycle": 1800,
+        "connect_args": {"ssl": settings.ssl, "timeout": 5},
+    }
+
+
+async def provide_session(database: NamedDependency[Database]) -> AsyncIterator[AsyncSession]:
+    """Litestar dependency: one session per request, committed by the handler."""
+    async with database.sessions() as session:
+        yield session

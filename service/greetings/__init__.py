@@ -1,0 +1,1 @@
+"""Greetings: the hello endpoint and the greetings PostgreSQL remembers."""

@@ -1,0 +1,110 @@
+"""HTTP endpoints for greetings."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import HeaderParameter, JSONBody, Parameter
+from litestar.status_codes import HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db import Greeting
+from service.greetings import repository
+from service.greetings.schemas import (
+    NAME_MAX,
+    NAME_PATTERN,
+    GreetingCreate,
+    GreetingPage,
+    GreetingRead,
+    InvalidCursorError,
+    Message,
+    decode_cursor,
+    encode_cursor,
+    greet,
+)
+from service.problems import require_json
+
+IDEMPOTENCY_KEY_MAX = 255
+
+
+class GreetingController(Controller):
+    """Say hello, and remember greetings in the database."""
+
+    path = "/api/v1"
+    tags = ["greetings"]  # noqa: RUF012  (Litestar reads a plain class attribute)
+
+    @get("/greeting", sync_to_thread=False)
+    def hello(
+        self,
+        name: Annotated[
+            str, Parameter(min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN)
+        ] = "World",
+    ) -> Message:
+        """Greet `name` (default World) without touching the database."""
+        return Message(message=greet(name))
+
+    @post("/greetings", before_request=require_json, status_code=HTTP_201_CREATED)
+    async def create_greeting(
+        self,
+        data: JSONBody[GreetingCreate],
+        db_session: NamedDependency[AsyncSession],
+        request: Request[None, None, None],
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(name="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX),
+        ] = None,
+    ) -> Response[GreetingRead]:
+        """Store a greeting; a retry with the same Idempotency-Key returns the first one."""
+        greeting, created = await repository.create(db_session, data.name, idempotency_key)
+        if greeting.name != data.name:
+            raise HTTPException(
+                status_code=422,
+                detail="Idempotency-Key was already used with a different request body",
+            )
+        headers = {"Location": request.url_for("greeting", greeting_id=greeting.id)}
+        if not created:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(_read(greeting), status_code=HTTP_201_CREATED, headers=headers)
+
+    @get("/greetings/{greeting_id:int}", name="greeting")
+    async def get_greeting(
+        self,
+        greeting_id: Annotated[int, Parameter(ge=1)],
+        db_session: NamedDependency[AsyncSession],
+    ) -> GreetingRead:
+        """One stored greeting, or 404."""
+        greeting = await repository.get(db_session, greeting_id)
+        if greeting is None:
+            raise NotFoundException(detail=f"greeting {greeting_id} does not exist")
+        return _read(greeting)
+
+    @get("/greetings")
+    async def list_greetings(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, Parameter(max_length=64)] = None,
+    ) -> GreetingPage:
+        """Greetings oldest first, `limit` at a time; follow `next_cursor` for more."""
+        try:
+            after_id = decode_cursor(cursor) if cursor else 0
+        except InvalidCursorError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        rows = await repository.page(db_session, after_id, limit + 1)
+        items = [_read(row) for row in rows[:limit]]
+        next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
+        return GreetingPage(items=items, next_cursor=next_cursor)
+
+
+def _read(greeting: Greeting) -> GreetingRead:
+    return GreetingRead(
+        id=greeting.id,
+        name=greeting.name,
+        message=greeting.message,
+        # SQLite hands back naive datetimes; every timestamp we store is UTC.
+        created_at=greeting.created_at.replace(tzinfo=greeting.created_at.tzinfo or UTC),
+    )

@@ -1,0 +1,1 @@
+"""Logs, metrics and traces: configured here, recorded by one ASGI middleware."""

@@ -1,0 +1,47 @@
+"""OpenTelemetry traces, configured by the standard OTEL_* variables; off by default."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service import __version__
+
+ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+
+
+def enabled(env: Mapping[str, str]) -> bool:
+    """Tracing runs when an OTLP endpoint is set and the SDK is not disabled."""
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    return any(env.get(name, "").strip() for name in ENDPOINT_VARIABLES)
+
+
+def provider(processor: SpanProcessor | None = None) -> TracerProvider:
+    """A tracer provider; sampler and resource come from OTEL_* (the SDK reads them).
+
+    The default processor batches spans to OTLP over HTTP, so exporting never
+    blocks a request.
+    """
+    resource = Resource.create({"service.name": "hello-api", "service.version": __version__})
+    tracer_provider = TracerProvider(resource=resource)
+    tracer_provider.add_span_processor(processor or BatchSpanProcessor(OTLPSpanExporter()))
+    return tracer_provider
+
+
+def instrument_database(engine: AsyncEngine, tracer_provider: TracerProvider) -> None:
+    """A span per SQL statement, children of the request's span."""
+    SQLAlchemyInstrumentor().instrument(
+        engine=engine.sync_engine, tracer_provider=tracer_provider, enable_commenter=False
+    )
+
+
+def uninstrument_database() -> None:
+    """Undo instrument_database (at shutdown)."""
+    SQLAlchemyInstrumentor().uninstrument()

@@ -1,0 +1,63 @@
+"""`hello-api serve`: granian in this process, with a graceful, observable shutdown.
+
+On SIGTERM (or SIGINT): readiness turns 503 at once and the server keeps serving for
+SHUTDOWN_DRAIN_SECONDS, so Kubernetes can take the pod out of its endpoints; then it
+stops accepting, lets in-flight requests finish for up to SHUTDOWN_TIMEOUT_SECONDS,
+runs the app's shutdown (the pool closes) and the process exits 0.
+
+granian's embedded server is used (one worker, in this event loop) because it lets
+the app see the signal before the listener closes; the multi-process server closes
+it first. Scale with replicas, not workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+from granian.constants import Interfaces
+from granian.server.embed import Server
+from litestar import Litestar
+
+from service.settings import Settings
+
+log = structlog.get_logger("service.server")
+
+
+def serve(app: Litestar, settings: Settings, host: str = "0.0.0.0") -> None:
+    """Serve `app` until a signal, then drain and stop."""
+    asyncio.run(_serve(app, settings, host))
+
+
+async def _serve(app: Litestar, settings: Settings, host: str) -> None:
+    server = Server(
+        app,
+        address=host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        log_enabled=False,  # our own JSON request line replaces granian's logs
+        backlog=2048,
+    )
+    server.workers_kill_timeout = settings.shutdown_timeout_seconds
+    stopping: list[asyncio.Task[None]] = []
+
+    def on_signal(signum: int) -> None:
+        if not stopping:
+            stopping.append(asyncio.create_task(_drain_then_stop(app, server, settings, signum)))
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+    log.info("listening", host=host, port=settings.port, env=settings.app_env)
+    await server.serve()
+    log.info("stopped")
+
+
+async def _drain_then_stop(app: Litestar, server: Server, settings: Settings, signum: int) -> None:
+    app.state.lifecycle.draining = True
+    log.info(
+        "draining", signal=signal.Signals(signum).name, seconds=settings.shutdown_drain_seconds
+    )
+    await asyncio.sleep(settings.shutdown_drain_seconds)
+    server.stop()

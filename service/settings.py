@@ -1,0 +1,167 @@
+"""Configuration read from the environment (12-factor), validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
+
+from sqlalchemy.engine import URL, make_url
+
+AppEnv = Literal["development", "test", "production"]
+APP_ENVS: tuple[AppEnv, ...] = ("development", "test", "production")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+SSL_MODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
+SQLITE_DEFAULT_URL = "sqlite+aiosqlite:///./hello.db"
+T = TypeVar("T", bound=str)
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    """Where the database is and how to pool connections to it."""
+
+    url: URL
+    """SQLAlchemy URL with an async driver (asyncpg or aiosqlite)."""
+    ssl: str = "disable"
+    """asyncpg sslmode: disable, prefer, require, verify-ca or verify-full."""
+    pool_size: int = 5
+    """Connections kept open per process (PostgreSQL only)."""
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the zero-setup SQLite database."""
+        return self.url.get_backend_name() == "sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the service reads from its environment."""
+
+    app_env: AppEnv = "development"
+    """APP_ENV: development (SQLite default, migrates on start), test or production."""
+    port: int = 8000
+    """PORT: the TCP port the server listens on."""
+    database: DatabaseSettings = field(
+        default_factory=lambda: DatabaseSettings(url=make_url(SQLITE_DEFAULT_URL))
+    )
+    """DATABASE_URL, or DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD/DB_SSL/DB_POOL_SIZE."""
+    log_level: str = "info"
+    """LOG_LEVEL: debug, info, warning, error or critical."""
+    allowed_origins: tuple[str, ...] = ()
+    """ALLOWED_ORIGINS: comma-separated origins allowed by CORS; empty turns CORS off."""
+    max_body_bytes: int = 16 * 1024
+    """MAX_BODY_BYTES: larger request bodies get 413."""
+    shutdown_drain_seconds: float = 0.0
+    """SHUTDOWN_DRAIN_SECONDS: after SIGTERM, keep serving (readiness 503) this long."""
+    shutdown_timeout_seconds: float = 20.0
+    """SHUTDOWN_TIMEOUT_SECONDS: then wait at most this long for in-flight requests."""
+    git_sha: str = "unknown"
+    """GIT_SHA: the revision, reported by the build-info metric."""
+
+    @property
+    def migrate_on_start(self) -> bool:
+        """Only development migrates implicitly; production runs `hello-api migrate`."""
+        return self.app_env == "development"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate the settings; raise ConfigError naming the bad variable."""
+        env = os.environ if env is None else env
+        app_env = _choice(env, "APP_ENV", APP_ENVS, "development")
+        return cls(
+            app_env=app_env,
+            port=_integer(env, "PORT", 8000, low=1, high=65535),
+            database=database_settings(env, required=app_env == "production"),
+            log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS, "info"),
+            allowed_origins=_origins(env.get("ALLOWED_ORIGINS", "")),
+            max_body_bytes=_integer(env, "MAX_BODY_BYTES", 16 * 1024, low=1, high=2**30),
+            shutdown_drain_seconds=_seconds(env, "SHUTDOWN_DRAIN_SECONDS", 0.0),
+            shutdown_timeout_seconds=_seconds(env, "SHUTDOWN_TIMEOUT_SECONDS", 20.0),
+            git_sha=env.get("GIT_SHA", "unknown") or "unknown",
+        )
+
+
+def database_settings(env: Mapping[str, str], *, required: bool) -> DatabaseSettings:
+    """DATABASE_URL wins; else DB_HOST and friends; else SQLite unless required."""
+    ssl = _choice(
+        env, "DB_SSL", SSL_MODES, "disable", aliases={"true": "require", "false": "disable"}
+    )
+    pool_size = _integer(env, "DB_POOL_SIZE", 5, low=1, high=200)
+    if raw := env.get("DATABASE_URL", "").strip():
+        return DatabaseSettings(url=_async_url(raw), ssl=ssl, pool_size=pool_size)
+    if host := env.get("DB_HOST", "").strip():
+        url = URL.create(
+            "postgresql+asyncpg",
+            username=env.get("DB_USER") or None,
+            password=env.get("DB_PASSWORD") or None,
+            host=host,
+            port=_integer(env, "DB_PORT", 5432, low=1, high=65535),
+            database=env.get("DB_NAME") or None,
+        )
+        return DatabaseSettings(url=url, ssl=ssl, pool_size=pool_size)
+    if required:
+        raise ConfigError("DATABASE_URL (or DB_HOST) must be set when APP_ENV=production")
+    return DatabaseSettings(url=make_url(SQLITE_DEFAULT_URL))
+
+
+def _async_url(raw: str) -> URL:
+    """Parse DATABASE_URL, choosing the async driver for plain postgres/sqlite schemes."""
+    try:
+        url = make_url(raw)
+    except Exception as exc:
+        raise ConfigError(f"DATABASE_URL is not a valid database URL: {exc}") from None
+    drivers = {"postgres": "postgresql+asyncpg", "postgresql": "postgresql+asyncpg"}
+    drivers["sqlite"] = "sqlite+aiosqlite"
+    if url.drivername in drivers:
+        return url.set(drivername=drivers[url.drivername])
+    if url.drivername not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        raise ConfigError(f"DATABASE_URL scheme {url.drivername!r} is not supported")
+    return url
+
+
+def _choice(
+    env: Mapping[str, str],
+    name: str,
+    allowed: tuple[T, ...],
+    default: T,
+    aliases: Mapping[str, T] | None = None,
+) -> T:
+    raw = env.get(name, "").strip().lower() or default
+    value = (aliases or {}).get(raw, raw)
+    for option in allowed:
+        if option == value:
+            return option
+    raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {raw!r}")
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number; got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}; got {value}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds; got {raw!r}") from None
+    if not 0 <= value <= 3600:
+        raise ConfigError(f"{name} must be between 0 and 3600; got {raw!r}")
+    return value
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    return tuple(origin.strip() for origin in raw.split(",") if origin.strip())

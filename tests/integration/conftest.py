@@ -1,0 +1,86 @@
+"""The service against a real PostgreSQL: TEST_DATABASE_URL (or DB_*) or a throw-away cluster."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from service.app import create_app
+from service.settings import Settings, database_settings
+from tests.conftest import missing
+from tests.support.postgres import Cluster, find_bindir
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """A private cluster these tests may stop and start (needs the local server binaries)."""
+    bindir = find_bindir()
+    if bindir is None:
+        missing("PostgreSQL server binaries not found (apt-get install postgresql)")
+    cluster = Cluster.create(bindir)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def database_url(request: pytest.FixtureRequest) -> str:
+    """The database under test, migrated with the real `hello-api migrate` command."""
+    given = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DB_HOST")
+    if given:
+        env = dict(os.environ)
+        if os.environ.get("TEST_DATABASE_URL"):
+            env["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
+        url = database_settings(env, required=True).url.render_as_string(hide_password=False)
+    else:
+        cluster: Cluster = request.getfixturevalue("postgres_cluster")
+        url = cluster.create_database(f"hello_{uuid.uuid4().hex[:8]}")
+    migrate(url)
+    return url
+
+
+def migrate(url: str) -> None:
+    """Run `hello-api migrate` as a separate process, as Kubernetes' PreSync Job does."""
+    env = {**os.environ, "APP_ENV": "production", "DATABASE_URL": url}
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"hello-api migrate failed:\n{done.stdout}\n{done.stderr}"
+
+
+@pytest.fixture
+async def clean_database(database_url: str) -> AsyncIterator[str]:
+    """The migrated database with no greetings in it."""
+    engine = create_async_engine(database_url)
+    async with engine.begin() as connection:
+        await connection.execute(text("TRUNCATE greetings RESTART IDENTITY"))
+    await engine.dispose()
+    yield database_url
+
+
+def app_for(url: str) -> Litestar:
+    """The production app wiring, pointed at `url`."""
+    return create_app(Settings.from_env({"APP_ENV": "test", "DATABASE_URL": url}))
+
+
+@pytest.fixture
+async def client(clean_database: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """An HTTP client for the app, lifespan included, on an empty database."""
+    async with AsyncTestClient(app_for(clean_database)) as test_client:
+        yield test_client
