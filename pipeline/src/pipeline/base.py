@@ -1,0 +1,92 @@
+"""What every group of steps shares: the object's state and the workspaces built from it."""
+
+from collections.abc import Callable
+
+import dagger
+from dagger import dag
+
+from pipeline.commands import TRIVY_CACHE
+
+# What the checks read: a change anywhere else (docs, k8s, README) keeps their cache.
+CODE = [
+    "service/",
+    "tests/*.py",
+    "tests/support/",
+    "tests/unit/",
+    "tests/integration/",
+    "pyproject.toml",
+    "requirements.lock",
+]
+# pyproject names README.md as the readme; the checks only need it to exist.
+README_STUB = "The README is not part of the checks' input (cache stability).\n"
+# A throw-away password for a database that lives for one run and is reachable
+# only from the container bound to it; a caller can still pass its own secret.
+EPHEMERAL_DB_PASSWORD = "hello-ephemeral-only"  # noqa: S105 (not a credential)
+DB_ENV = {"DB_HOST": "db", "DB_PORT": "5432", "DB_NAME": "hello", "DB_USER": "hello"}
+Transform = Callable[[dagger.Container], dagger.Container]
+
+
+class Base:
+    """The state of the main object, declared once in pipeline.main.Pipeline."""
+
+    source: dagger.Directory
+    python_image: str
+    postgres_image: str
+    trivy_image: str
+    syft_image: str
+    cosign_image: str
+    alpine_image: str
+    curl_image: str
+
+    def code(self) -> dagger.Directory:
+        """The part of the source the checks read."""
+        return self.source.filter(include=CODE).with_new_file("README.md", README_STUB)
+
+    def workspace(self) -> dagger.Container:
+        """Python with the service installed editable with its dev extras."""
+        return (
+            dag.container()
+            .from_(self.python_image)
+            .with_mounted_cache("/root/.cache/pip", dag.cache_volume("pip"))
+            .with_directory("/src", self.code())
+            .with_workdir("/src")
+            .with_exec(["pip", "install", "-e", ".[dev]"])
+        )
+
+    def trivy(self, ignore_file: dagger.File | None) -> dagger.Container:
+        """Trivy with its vulnerability DB in a LOCKED cache (one writer at a time)."""
+        return (
+            dag.container()
+            .from_(self.trivy_image)
+            .with_mounted_cache(
+                TRIVY_CACHE, dag.cache_volume("trivy-db"), sharing=dagger.CacheSharingMode.LOCKED
+            )
+            .with_directory("/scan", self.source.filter(include=[".trivyignore"]))
+            .with_(lambda c: c.with_file("/scan/.trivyignore", ignore_file) if ignore_file else c)
+            .with_workdir("/scan")
+            .with_directory("/scan/out", dag.directory())
+        )
+
+    def with_database(self, password: dagger.Secret | None, app_env: str) -> Transform:
+        """Bind PostgreSQL as `db` and point the service at it (DB_* variables, secret password)."""
+        secret = password or dag.set_secret("ephemeral-db-password", EPHEMERAL_DB_PASSWORD)
+
+        def apply(container: dagger.Container) -> dagger.Container:
+            container = container.with_service_binding("db", self.database(secret))
+            for name, value in {"APP_ENV": app_env, **DB_ENV}.items():
+                container = container.with_env_variable(name, value)
+            return container.with_secret_variable("DB_PASSWORD", secret)
+
+        return apply
+
+    def database(self, password: dagger.Secret) -> dagger.Service:
+        """PostgreSQL as a service (its entrypoint initialises the database)."""
+        return (
+            dag.container()
+            .from_(self.postgres_image)
+            .with_env_variable("POSTGRES_USER", DB_ENV["DB_USER"])
+            .with_env_variable("POSTGRES_DB", DB_ENV["DB_NAME"])
+            .with_secret_variable("POSTGRES_PASSWORD", password)
+            .with_exposed_port(5432)
+            .as_service(use_entrypoint=True)
+        )

@@ -1,0 +1,107 @@
+"""The one definition of every tool command the pipeline runs (pure argument builders).
+
+The container issue's real-tool tests run these same lists against real tools.
+Secrets never appear here: commands read them from variables set with
+`with_secret_variable` (cosign's `env://` key references, `$REGISTRY_PASSWORD`).
+"""
+
+import shlex
+
+from pipeline.policy import SEVERITIES
+
+TRIVY_CACHE = "/var/cache/trivy"
+DIGEST_MARK = "@sha256:"
+
+
+def trivy_image(tarball: str, report: str, *, ignore_unfixed: bool = False) -> list[str]:
+    """Scan an image tarball for vulnerabilities and secrets into a JSON report."""
+    args = ["trivy", "image", "--input", tarball, "--scanners", "vuln,secret"]
+    return [*args, *_trivy_common(report), *(["--ignore-unfixed"] if ignore_unfixed else [])]
+
+
+def trivy_fs(target: str, report: str, scanners: str, *, ignore_unfixed: bool = False) -> list[str]:
+    """Scan a directory with the given scanners (vuln, secret, misconfig) into a JSON report."""
+    args = ["trivy", "fs", "--scanners", scanners, *_trivy_common(report), target]
+    return [*args, *(["--ignore-unfixed"] if ignore_unfixed else [])]
+
+
+def _trivy_common(report: str) -> list[str]:
+    # Every severity goes into the report; the gate (policy.gate) decides, in one place.
+    return [
+        "--format", "json", "--output", report, "--exit-code", "0",
+        "--severity", ",".join(SEVERITIES), "--cache-dir", TRIVY_CACHE,
+        "--ignorefile", ".trivyignore",
+    ]  # fmt: skip
+
+
+def trivy_sarif(report: str, sarif: str) -> list[str]:
+    """Convert a Trivy JSON report to SARIF, without scanning again."""
+    return ["trivy", "convert", "--format", "sarif", "--output", sarif, report]
+
+
+def syft_sbom(tarball: str, sbom: str, program: str = "syft") -> list[str]:
+    """An SPDX JSON SBOM of an OCI image archive."""
+    return [program, "scan", f"oci-archive:{tarball}", "--output", f"spdx-json={sbom}"]
+
+
+def require_digest(image: str, argument: str = "image") -> str:
+    """The reference, if it names a digest; signing a tag could sign someone else's push."""
+    if DIGEST_MARK not in image:
+        msg = f"{argument} must be a digest reference (name@sha256:...), got {image!r}"
+        raise ValueError(msg)
+    return image
+
+
+def cosign_sign(image: str, *, keyless: bool) -> list[str]:
+    """Sign an image by digest, with the key in $COSIGN_PRIVATE_KEY or keyless."""
+    key = [] if keyless else ["--key", "env://COSIGN_PRIVATE_KEY"]
+    return ["cosign", "sign", "--yes", *key, require_digest(image)]
+
+
+def cosign_attest(image: str, predicate: str, *, keyless: bool) -> list[str]:
+    """Attach an SPDX SBOM to an image digest as a signed attestation."""
+    key = [] if keyless else ["--key", "env://COSIGN_PRIVATE_KEY"]
+    args = ["cosign", "attest", "--yes", *key, "--type", "spdxjson", "--predicate", predicate]
+    return [*args, require_digest(image)]
+
+
+def cosign_verify(image: str, *, key: str = "", identity: str = "", issuer: str = "") -> list[str]:
+    """Verify an image's signature with a public key file, or a keyless identity and issuer."""
+    if bool(key) == bool(identity):
+        msg = "verify needs exactly one of public_key or certificate_identity"
+        raise ValueError(msg)
+    trust = ["--key", key] if key else ["--certificate-identity-regexp", identity]
+    issuer_args = ["--certificate-oidc-issuer", issuer] if identity else []
+    return ["cosign", "verify", *trust, *issuer_args, require_digest(image)]
+
+
+def with_registry_login(command: list[str]) -> list[str]:
+    """Wrap a command in `cosign login` from $REGISTRY/$REGISTRY_USER/$REGISTRY_PASSWORD."""
+    login = (
+        'printf %s "$REGISTRY_PASSWORD"'
+        ' | cosign login "$REGISTRY" -u "$REGISTRY_USER" --password-stdin'
+    )
+    guarded = f'if [ -n "$REGISTRY_PASSWORD" ]; then {login}; fi'
+    return ["sh", "-ec", f"{guarded}\nexec {shlex.join(command)}"]
+
+
+def webhook_post(payload: str) -> list[str]:
+    """POST a JSON file to the URL in $WEBHOOK_URL (the URL never reaches argv)."""
+    curl = 'curl -fsS -X POST -H "Content-Type: application/json" --data-binary @'
+    return ["sh", "-ec", f'{curl}{shlex.quote(payload)} "$WEBHOOK_URL"']
+
+
+def registry_host(address: str) -> str:
+    """The registry part of an image address (docker.io when it has none)."""
+    first = address.split("/", 1)[0]
+    return (
+        first
+        if "/" in address and ("." in first or ":" in first or first == "localhost")
+        else "docker.io"
+    )
+
+
+def build_args(*, base_image: str, version: str, revision: str, created: str) -> dict[str, str]:
+    """The Dockerfile's build arguments; empty values keep the Dockerfile's defaults."""
+    args = {"BASE_IMAGE": base_image, "VERSION": version, "GIT_SHA": revision, "CREATED": created}
+    return {name: value for name, value in args.items() if value}

@@ -1,0 +1,22 @@
+"""Tool images, pinned by tag so a run is repeatable; every one is an argument too.
+
+Override them (e.g. `dagger call --trivy-image=mirror.local/trivy:0.76.0 ci`)
+to run against a private mirror.
+"""
+
+from typing import Final
+
+# Runs lint and tests, and is the image's BASE_IMAGE: the Dockerfile's own default.
+PYTHON: Final = "python:3.11.14-slim-bookworm"
+# The database the service runs on in production, as a throw-away test service.
+POSTGRES: Final = "postgres:17.6-bookworm"
+# Image, filesystem, secret and misconfiguration scanner; same version as the local real-tool tests.
+TRIVY: Final = "aquasec/trivy:0.76.0"
+# SPDX JSON SBOM from the OCI archive of the image.
+SYFT: Final = "anchore/syft:v1.36.0"
+# Signs, attests and verifies by digest, with a key pair or keyless (Sigstore OIDC).
+COSIGN: Final = "gcr.io/projectsigstore/cosign:v2.6.1"
+# A small shell for cosign, whose own image has none (registry login before signing).
+ALPINE: Final = "alpine:3.22.2"
+# Posts the failure notification to the webhook.
+CURL: Final = "curlimages/curl:8.16.0"

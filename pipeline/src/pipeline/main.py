@@ -1,0 +1,53 @@
+"""The main object: the source, declared once, and the tool images."""
+
+from typing import Annotated
+
+import dagger
+from dagger import DefaultPath, Doc, Ignore, object_type
+
+from pipeline import images
+from pipeline.checks import Checks
+from pipeline.image import ImageSteps
+from pipeline.run import Run
+from pipeline.supply_chain import SupplyChain
+
+# An allowlist: only what the steps read is uploaded. The README is part of the
+# image (package metadata) but not of the checks' input (pipeline.base.CODE),
+# so editing it or the docs does not invalidate the test steps' cache.
+SOURCE_ALLOWLIST = [
+    "*",
+    "!service/",
+    "!tests/",
+    "!pyproject.toml",
+    "!requirements.lock",
+    "!README.md",
+    "!Dockerfile",
+    "!.dockerignore",
+    "!.trivyignore",
+    "!k8s/",
+    "**/__pycache__",
+    "**/.venv",
+]
+
+
+def _image(name: str, default: str) -> object:
+    return Doc(f'{name} image. Default "{default}"; override to use a private mirror.')
+
+
+@object_type
+class Pipeline(Run, SupplyChain, ImageSteps, Checks):
+    """Test, build, scan, SBOM, publish, sign and verify a Python service."""
+
+    source: Annotated[
+        dagger.Directory,
+        Doc("The service repository. Default: this repository (allowlisted files only)."),
+        DefaultPath("/"),
+        Ignore(SOURCE_ALLOWLIST),
+    ]
+    python_image: Annotated[str, _image("Python", images.PYTHON)] = images.PYTHON
+    postgres_image: Annotated[str, _image("PostgreSQL", images.POSTGRES)] = images.POSTGRES
+    trivy_image: Annotated[str, _image("Trivy", images.TRIVY)] = images.TRIVY
+    syft_image: Annotated[str, _image("Syft", images.SYFT)] = images.SYFT
+    cosign_image: Annotated[str, _image("Cosign", images.COSIGN)] = images.COSIGN
+    alpine_image: Annotated[str, _image("Alpine (shell for cosign)", images.ALPINE)] = images.ALPINE
+    curl_image: Annotated[str, _image("curl (failure webhook)", images.CURL)] = images.CURL

@@ -1,0 +1,182 @@
+"""Push, sign, attest and verify: by digest only, credentials only as secrets."""
+
+from typing import Annotated
+
+import dagger
+from dagger import Doc, dag, function
+
+from pipeline import commands
+from pipeline.arguments import (
+    Address,
+    Created,
+    IgnoreUnfixed,
+    Image,
+    KeyPassword,
+    OidcToken,
+    Platforms,
+    PrivateKey,
+    RegistryPassword,
+    RegistryUser,
+    Revision,
+    Severity,
+    Version,
+)
+from pipeline.base import Transform
+from pipeline.security import Security, passed_or_raise
+
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+
+
+class SupplyChain(Security):
+    """Side effects on a registry: never cached, so a repeated call really runs."""
+
+    @function(cache="never")
+    async def publish(
+        self,
+        address: Address,
+        platforms: Platforms = [],  # noqa: B006 (Dagger arguments are not mutated)
+        username: RegistryUser = "",
+        password: RegistryPassword = None,
+        version: Version = "dev",
+        revision: Revision = "unknown",
+        created: Created = "",
+        severity: Severity = "HIGH",
+        ignore_unfixed: IgnoreUnfixed = True,
+    ) -> str:
+        """Scan every variant, then push them as one image; return address@sha256:..."""
+        variants = self.build_all(platforms, version, revision, created)
+        for variant in variants:
+            passed_or_raise(*await self.scan_image(variant, severity, ignore_unfixed, None), "scan")
+        return await self.push(address, variants, username, password)
+
+    async def push(
+        self,
+        address: str,
+        variants: list[dagger.Container],
+        user: str,
+        password: dagger.Secret | None,
+    ) -> str:
+        """Push already-scanned variants as one index; return the digest reference."""
+        if not address.strip():
+            raise ValueError("address must name an image, e.g. ghcr.io/org/hello-api:1.2.0")
+        auth = _registry_auth(commands.registry_host(address), user, password)
+        return await dag.container().with_(auth).publish(address, platform_variants=variants)
+
+    @function(cache="never")
+    async def sign(
+        self,
+        image: Image,
+        private_key: PrivateKey = None,
+        key_password: KeyPassword = None,
+        oidc_token: OidcToken = None,
+        username: RegistryUser = "",
+        password: RegistryPassword = None,
+    ) -> str:
+        """Sign an image by digest with cosign (key pair, or keyless with an OIDC token)."""
+        keyless = _keyless(private_key, oidc_token)
+        command = commands.cosign_sign(image, keyless=keyless)
+        await (
+            self.cosign(image, username, password)
+            .with_(_signer(private_key, key_password, oidc_token))
+            .with_exec(commands.with_registry_login(command))
+            .sync()
+        )
+        return image
+
+    @function(cache="never")
+    async def attest(
+        self,
+        image: Image,
+        sbom: Annotated[
+            dagger.File, Doc("The SPDX JSON SBOM to attach (e.g. from `sbom`). Required.")
+        ],
+        private_key: PrivateKey = None,
+        key_password: KeyPassword = None,
+        oidc_token: OidcToken = None,
+        username: RegistryUser = "",
+        password: RegistryPassword = None,
+    ) -> str:
+        """Attach the SBOM to an image digest as a signed cosign attestation."""
+        command = commands.cosign_attest(
+            image, "/in/sbom.spdx.json", keyless=_keyless(private_key, oidc_token)
+        )
+        await (
+            self.cosign(image, username, password)
+            .with_file("/in/sbom.spdx.json", sbom)
+            .with_(_signer(private_key, key_password, oidc_token))
+            .with_exec(commands.with_registry_login(command))
+            .sync()
+        )
+        return image
+
+    @function(cache="never")
+    async def verify(
+        self,
+        image: Image,
+        public_key: Annotated[
+            dagger.File | None, Doc("Cosign public key. Default: none (keyless).")
+        ] = None,
+        certificate_identity: Annotated[
+            str, Doc('Keyless: regexp of the signer identity (workflow URL). Default "".')
+        ] = "",
+        certificate_oidc_issuer: Annotated[
+            str, Doc(f'Keyless: OIDC issuer. Default "{GITHUB_ISSUER}".')
+        ] = GITHUB_ISSUER,
+        username: RegistryUser = "",
+        password: RegistryPassword = None,
+    ) -> str:
+        """Verify the image's cosign signature; fail when it is unsigned or wrongly signed."""
+        key = "/in/cosign.pub" if public_key else ""
+        command = commands.cosign_verify(
+            image, key=key, identity=certificate_identity, issuer=certificate_oidc_issuer
+        )
+        return await (
+            self.cosign(image, username, password)
+            .with_(lambda c: c.with_file(key, public_key) if public_key else c)
+            .with_exec(commands.with_registry_login(command))
+            .stdout()
+        )
+
+    def cosign(self, image: str, user: str, password: dagger.Secret | None) -> dagger.Container:
+        """cosign (from its own image) in a shell, with the registry's credentials."""
+        return (
+            dag.container()
+            .from_(self.alpine_image)
+            .with_file(
+                "/usr/local/bin/cosign",
+                dag.container().from_(self.cosign_image).file("/ko-app/cosign"),
+            )
+            .with_env_variable("REGISTRY", commands.registry_host(commands.require_digest(image)))
+            .with_env_variable("REGISTRY_USER", user)
+            .with_(
+                lambda c: c.with_secret_variable("REGISTRY_PASSWORD", password) if password else c
+            )
+        )
+
+
+def _keyless(private_key: dagger.Secret | None, oidc_token: dagger.Secret | None) -> bool:
+    if (private_key is None) == (oidc_token is None):
+        raise ValueError("sign needs exactly one of private_key (key pair) or oidc_token (keyless)")
+    return oidc_token is not None
+
+
+def _signer(
+    key: dagger.Secret | None, password: dagger.Secret | None, token: dagger.Secret | None
+) -> Transform:
+    def apply(c: dagger.Container) -> dagger.Container:
+        if token is not None:
+            return c.with_secret_variable("SIGSTORE_ID_TOKEN", token)
+        c = c.with_secret_variable("COSIGN_PRIVATE_KEY", key)  # type: ignore[arg-type]
+        if password is not None:
+            return c.with_secret_variable("COSIGN_PASSWORD", password)
+        return c.with_env_variable("COSIGN_PASSWORD", "")  # an unencrypted key: no prompt
+
+    return apply
+
+
+def _registry_auth(host: str, user: str, password: dagger.Secret | None) -> Transform:
+    if password is None:
+        return lambda c: c
+    if not user:
+        raise ValueError("username is required when password is given")
+    return lambda c: c.with_registry_auth(host, user, password)

@@ -1,0 +1,86 @@
+"""The module's registration, run as the engine's Python runtime would.
+
+This is a plan check against a fake engine, not an execution: no Dagger engine
+can run here, so `dagger.mod.cli.app()` registers the module with
+tests/pipeline/fake_engine.py, which validates every query against the real
+Dagger schema; the tests read the registered type definitions back.
+"""
+
+from typing import Any
+
+import pytest
+
+FUNCTIONS = {
+    "lint", "test", "integration", "audit", "build", "build_all", "scan", "sbom",
+    "publish", "sign", "attest", "verify", "ci", "serve",
+}  # fmt: skip
+SIDE_EFFECTS = {"publish", "sign", "attest", "verify", "ci"}
+
+
+def _functions(registered: dict[str, Any]) -> dict[str, Any]:
+    return registered["Pipeline"]["functions"]
+
+
+def test_every_step_is_a_registered_function(registered: dict[str, Any]) -> None:
+    """The main object exposes one function per pipeline step, no more, no less."""
+    assert set(_functions(registered)) == FUNCTIONS
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_has_a_one_line_description(registered: dict[str, Any], name: str) -> None:
+    """`dagger functions` shows one line per function."""
+    description = _functions(registered)[name]["description"]
+    assert description
+    assert "\n" not in description.strip()
+
+
+def _all_args(registered: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    pipeline = registered["Pipeline"]
+    constructor = [("constructor", n, a) for n, a in pipeline["constructor"][0]["args"].items()]
+    functions = [(f, n, a) for f, fn in pipeline["functions"].items() for n, a in fn["args"].items()]
+    return constructor + functions
+
+
+def test_every_argument_documents_its_default(registered: dict[str, Any]) -> None:
+    """`--help` explains every argument and says what happens when it is omitted."""
+    undocumented = [
+        f"{where}.{name}"
+        for where, name, arg in _all_args(registered)
+        if "Default" not in (arg.get("description") or "") and "Required" not in arg["description"]
+    ]
+    assert undocumented == []
+
+
+def test_source_is_declared_once_with_default_path_and_allowlist(registered: dict[str, Any]) -> None:
+    """The constructor takes the repository from "/" through an allowlist; no step takes it."""
+    source = registered["Pipeline"]["constructor"][0]["args"]["source"]
+    assert source["defaultPath"] == "/"
+    assert source["ignore"][0] == "*"
+    assert "!service/" in source["ignore"]
+    assert all("source" not in fn["args"] for fn in _functions(registered).values())
+
+
+@pytest.mark.parametrize("name", sorted(SIDE_EFFECTS))
+def test_side_effects_are_never_cached(registered: dict[str, Any], name: str) -> None:
+    """A repeated publish/sign/ci must run again, not return a cached result."""
+    assert _functions(registered)[name]["cache"] == "Never"
+
+
+def test_pure_steps_keep_the_default_cache(registered: dict[str, Any]) -> None:
+    """Build, scan and the checks stay cacheable: a rerun with no change is free."""
+    cached = {n for n, fn in _functions(registered).items() if fn["cache"] is None}
+    assert cached == FUNCTIONS - SIDE_EFFECTS
+
+
+def test_checks_are_marked_for_dagger_check(registered: dict[str, Any]) -> None:
+    """`dagger check` runs lint, the unit tests and the integration tests."""
+    checks = {n for n, fn in _functions(registered).items() if fn["check"]}
+    assert checks == {"lint", "test", "integration"}
+
+
+def test_tool_images_are_overridable_with_pinned_defaults(registered: dict[str, Any]) -> None:
+    """Each tool image is a constructor argument whose default carries a version tag."""
+    args = registered["Pipeline"]["constructor"][0]["args"]
+    images = {n: a["defaultValue"] for n, a in args.items() if n.endswith("_image")}
+    assert len(images) == 7
+    assert all(":" in v and not v.endswith(':latest"') for v in images.values())
