@@ -29,15 +29,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(settings: Settings) -> int:
-    from service.app import create_app  # noqa: PLC0415  (keep `migrate` light)
-    from service.server import serve  # noqa: PLC0415
+    from service.app import create_app
+    from service.server import serve
 
     serve(create_app(settings), settings)
     return 0
 
 
 def _migrate(settings: Settings) -> int:
-    from service.observability import logging  # noqa: PLC0415
+    from service.observability import logging
 
     logging.configure(settings.log_level)
     log = structlog.get_logger("service.migrate")
@@ -45,7 +45,7 @@ def _migrate(settings: Settings) -> int:
     log.info("migrating", database=url.render_as_string(hide_password=True))
     try:
         migrations.upgrade(url.render_as_string(hide_password=False))
-    except Exception as exc:  # noqa: BLE001  (one clear line, not a traceback)
+    except Exception as exc:
         log.error("migration failed", error=f"{type(exc).__name__}: {exc}")
         return 1
     log.info("migrated")

@@ -67,13 +67,19 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
 
 
 def on_database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError):
-        if not exc.connection_invalidated:  # a real bug in a query, not an outage
-            return on_unexpected_error(request, exc)
+    if not is_outage(exc):
+        return on_unexpected_error(request, exc)  # a bug in a query, not an outage
     log.warning("database unavailable", error=type(exc).__name__)
     response = problem(request, 503, "the database is unavailable; retry shortly")
     response.headers["Retry-After"] = "1"
     return response
+
+
+def is_outage(exc: Exception) -> bool:
+    """Connection-level failures mean the database is away; other DBAPI errors are bugs."""
+    if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError):
+        return exc.connection_invalidated
+    return True
 
 
 def on_unexpected_error(

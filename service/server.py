@@ -13,6 +13,7 @@ it first. Scale with replicas, not workers.
 from __future__ import annotations
 
 import asyncio
+import math
 import signal
 
 import structlog
@@ -39,7 +40,7 @@ async def _serve(app: Litestar, settings: Settings, host: str) -> None:
         log_enabled=False,  # our own JSON request line replaces granian's logs
         backlog=2048,
     )
-    server.workers_kill_timeout = settings.shutdown_timeout_seconds
+    server.workers_kill_timeout = math.ceil(settings.shutdown_timeout_seconds)
     stopping: list[asyncio.Task[None]] = []
 
     def on_signal(signum: int) -> None:
@@ -60,4 +61,4 @@ async def _drain_then_stop(app: Litestar, server: Server, settings: Settings, si
         "draining", signal=signal.Signals(signum).name, seconds=settings.shutdown_drain_seconds
     )
     await asyncio.sleep(settings.shutdown_drain_seconds)
-    server.stop()
+    server.stop()  # type: ignore[no-untyped-call]

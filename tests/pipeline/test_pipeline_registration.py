@@ -37,7 +37,9 @@ def test_every_function_has_a_one_line_description(registered: dict[str, Any], n
 def _all_args(registered: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     pipeline = registered["Pipeline"]
     constructor = [("constructor", n, a) for n, a in pipeline["constructor"][0]["args"].items()]
-    functions = [(f, n, a) for f, fn in pipeline["functions"].items() for n, a in fn["args"].items()]
+    functions = [
+        (f, n, a) for f, fn in pipeline["functions"].items() for n, a in fn["args"].items()
+    ]
     return constructor + functions
 
 
@@ -51,7 +53,9 @@ def test_every_argument_documents_its_default(registered: dict[str, Any]) -> Non
     assert undocumented == []
 
 
-def test_source_is_declared_once_with_default_path_and_allowlist(registered: dict[str, Any]) -> None:
+def test_source_is_declared_once_with_default_path_and_allowlist(
+    registered: dict[str, Any],
+) -> None:
     """The constructor takes the repository from "/" through an allowlist; no step takes it."""
     source = registered["Pipeline"]["constructor"][0]["args"]["source"]
     assert source["defaultPath"] == "/"

@@ -1,0 +1,80 @@
+"""The real server process through a database outage and a SIGTERM under load."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import anyio
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.integration.conftest import migrate
+from tests.support.postgres import Cluster
+from tests.support.server import ServerProcess
+
+
+@pytest.fixture
+def outage_database(postgres_cluster: Cluster) -> str:
+    """A migrated database on the private cluster, which tests may stop."""
+    url = postgres_cluster.create_database(f"outage_{time.monotonic_ns()}")
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def server(outage_database: str) -> Iterator[ServerProcess]:
+    """`hello-api serve` in production mode against the private cluster."""
+    env = {"APP_ENV": "production", "DATABASE_URL": outage_database}
+    env |= {"SHUTDOWN_DRAIN_SECONDS": "0.5", "SHUTDOWN_TIMEOUT_SECONDS": "20"}
+    running = ServerProcess.start(env, ready_path="/health/ready")
+    yield running
+    running.stop()
+
+
+def test_database_outage_turns_ready_off_and_recovers_without_restart(
+    server: ServerProcess, postgres_cluster: Cluster
+) -> None:
+    """PostgreSQL stopped: ready 503 naming the database, live 200; restarted: ready 200."""
+    postgres_cluster.stop()
+    try:
+        ready = httpx.get(server.base_url + "/health/ready", timeout=5)
+        assert ready.status_code == 503
+        assert "database" in ready.json()["checks"]
+        assert httpx.get(server.base_url + "/health/live", timeout=5).status_code == 200
+    finally:
+        postgres_cluster.start()
+    server.wait_for("/health/ready", 200, timeout=15)
+    created = httpx.post(server.base_url + "/api/v1/greetings", json={"name": "back"}, timeout=5)
+    assert created.status_code == 201
+
+
+@pytest.mark.anyio
+async def test_sigterm_lets_slow_in_flight_requests_finish(
+    server: ServerProcess, outage_database: str
+) -> None:
+    """POSTs held by a table lock when SIGTERM lands all complete; then the exit code is 0."""
+    engine = create_async_engine(outage_database)
+    completed: dict[int, int] = {}
+    async with engine.connect() as locker, httpx.AsyncClient(base_url=server.base_url) as http:
+        await locker.execute(text("LOCK TABLE greetings IN ACCESS EXCLUSIVE MODE"))
+        async with anyio.create_task_group() as group:
+            for index in range(8):
+                group.start_soon(_post, http, index, completed)
+            await anyio.sleep(1)  # the POSTs are in flight, blocked on the lock
+            server.process.terminate()
+            await anyio.sleep(0.2)  # draining: readiness is off, the requests still wait
+            draining = await http.get("/health/ready")
+            await locker.rollback()  # release the lock: the requests can finish
+    await engine.dispose()
+    exit_code, output = await anyio.to_thread.run_sync(server.stop)
+    assert draining.status_code == 503, output
+    assert completed == dict.fromkeys(range(8), 201), output
+    assert exit_code == 0, output
+
+
+async def _post(http: httpx.AsyncClient, index: int, completed: dict[int, int]) -> None:
+    response = await http.post("/api/v1/greetings", json={"name": f"slow {index}"}, timeout=30)
+    completed[index] = response.status_code

@@ -1,0 +1,116 @@
+"""Plan of lint, test, integration, build and serve through the real dagger-io SDK.
+
+This is a plan check against a fake engine, not an execution: no Dagger engine
+can run here, so the SDK sends its queries to tests/pipeline/fake_engine.py,
+which validates them against the real Dagger schema and records what WOULD
+run. Command output is scripted where the module reads it.
+"""
+
+from typing import Any
+
+import pytest
+
+from pipeline import images
+from tests.pipeline.fake_engine import FakeEngine
+from tests.pipeline.plan_helpers import argv, env_of, exec_leaf, secret_vars
+from tests.pipeline.plan_helpers import images as images_of
+
+# anyio's plugin must see the marker at collection time to run async fixtures.
+pytestmark = pytest.mark.anyio
+
+
+async def test_lint_installs_dev_extras_then_runs_ruff_and_mypy(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """lint = pip install -e .[dev], ruff check, ruff format --check, mypy, on the Python image."""
+    await pipeline.lint()
+    leaf = exec_leaf(engine, "mypy")
+    assert images_of(leaf) == [images.PYTHON]
+    assert argv(leaf) == [["pip", "install", "-e", ".[dev]"], ["ruff", "check", "."],
+                          ["ruff", "format", "--check", "."], ["mypy"]]  # fmt: skip
+
+
+async def test_checks_read_the_code_but_not_the_readme(engine: FakeEngine, pipeline: Any) -> None:
+    """The checks' input is filtered to code, with a stub README, so README edits keep the cache."""
+    await pipeline.lint()
+    (code_filter,) = {
+        c.render(): c for c in engine.called("filter") if "service/" in c.args["include"]
+    }.values()
+    assert "README.md" not in code_filter.args["include"]
+
+
+async def test_test_returns_the_coverage_report(engine: FakeEngine, pipeline: Any) -> None:
+    """test runs the unit tests with the 90% coverage gate and returns their output."""
+    engine.answer("stdout", "TOTAL 100 3 97%")
+    assert await pipeline.test() == "TOTAL 100 3 97%"
+    assert argv(exec_leaf(engine, "pytest"))[-1] == [
+        "pytest",
+        "-m",
+        "unit",
+        "--cov",
+        "--cov-fail-under=90",
+    ]
+
+
+async def test_integration_binds_postgres_as_db(engine: FakeEngine, pipeline: Any) -> None:
+    """PostgreSQL runs as a service with its entrypoint, bound to the test container as `db`."""
+    await pipeline.integration()
+    (binding,) = exec_leaf(engine, "pytest").find("withServiceBinding")
+    service = binding.arg_chain(engine, "service")
+    assert binding.args["alias"] == "db"
+    assert images_of(service) == [images.POSTGRES]
+    assert service.find("asService")[0].args["useEntrypoint"] is True
+    assert "POSTGRES_PASSWORD" in secret_vars(service)
+
+
+async def test_integration_migrates_then_tests_with_db_settings(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """The DB_* settings point at `db`, the password is a secret, migrations run first."""
+    await pipeline.integration()
+    leaf = exec_leaf(engine, "pytest")
+    expected = {"APP_ENV": "test", "DB_HOST": "db", "DB_PORT": "5432", "DB_NAME": "hello"}
+    assert env_of(leaf).items() >= (expected | {"DB_USER": "hello"}).items()
+    assert "DB_PASSWORD" in secret_vars(leaf)
+    assert argv(leaf)[-2:] == [["hello-api", "migrate"], ["pytest", "-m", "integration"]]
+
+
+async def test_build_uses_the_dockerfile_with_build_args(engine: FakeEngine, pipeline: Any) -> None:
+    """build is docker_build of the root Dockerfile with BASE_IMAGE, VERSION, GIT_SHA, CREATED."""
+    await pipeline.build(
+        platform="linux/arm64", version="1.2.0", revision="abc123", created="2026-11-26T00:00:00Z"
+    ).sync()
+    (build,) = engine.called("sync")[-1].find("dockerBuild")
+    args = {a["name"]: a["value"] for a in build.args["buildArgs"]}
+    assert build.args["dockerfile"] == "Dockerfile"
+    assert build.args["platform"] == "linux/arm64"
+    assert args == {
+        "BASE_IMAGE": images.PYTHON,
+        "VERSION": "1.2.0",
+        "GIT_SHA": "abc123",
+        "CREATED": "2026-11-26T00:00:00Z",
+    }
+
+
+async def test_build_all_builds_one_variant_per_platform(engine: FakeEngine, pipeline: Any) -> None:
+    """Several platforms give several containers, one docker_build each."""
+    variants = pipeline.build_all(platforms=["linux/amd64", "linux/arm64"])
+    for variant in variants:
+        await variant.sync()
+    assert [c.find("dockerBuild")[0].args["platform"] for c in engine.called("sync")] == [
+        "linux/amd64",
+        "linux/arm64",
+    ]
+
+
+async def test_serve_runs_the_migrated_image_with_postgres(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """serve is the built image, migrated, serving on 8000, with PostgreSQL bound as db."""
+    await pipeline.serve().id()
+    service = engine.called("id")[-1].parent
+    assert service.find("dockerBuild")
+    assert service.find("withExposedPort")[0].args["port"] == 8000
+    assert service.find("asService")[0].args["args"] == ["hello-api", "serve"]
+    assert argv(service) == [["hello-api", "migrate"]]
+    assert service.find("withServiceBinding")[0].args["alias"] == "db"

@@ -1,0 +1,120 @@
+"""Plan of `ci`, the failure notification, and the fake engine's own strictness.
+
+This is a plan check against a fake engine, not an execution: no Dagger engine
+can run here. The fake engine validates every query against the real Dagger
+schema, records it, and answers with synthesized values or scripted ones.
+"""
+
+from typing import Any
+
+import httpx
+import pytest
+from dagger import dag
+from pipeline.run import PipelineFailedError
+
+from tests.pipeline.fake_engine import FakeEngine
+from tests.pipeline.plan_helpers import (
+    CLEAN,
+    REPORT,
+    argv,
+    env_of,
+    images,
+    script_reports,
+    secret_vars,
+)
+
+pytestmark = pytest.mark.anyio
+ADDRESS = "ghcr.io/acme/hello-api:1.0"
+
+
+async def test_ci_without_registry_runs_every_check_and_gate(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """Without an address ci lints, tests, audits, builds, scans and makes the SBOM, no push."""
+    script_reports(engine, CLEAN)
+    report = await pipeline.ci(revision="abc123")
+    for step in ("lint", "test", "integration", "audit", "build", "scan", "sbom"):
+        assert f"| {step} | ok |" in report.summary
+    assert engine.called("publish") == []
+    assert "image: not published" in report.summary
+
+
+async def test_ci_with_registry_publishes_then_signs_the_digest(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """With an address and a key: scan, then publish, then sign and attest that digest."""
+    script_reports(engine, CLEAN)
+    key = dag.secret("env://COSIGN_KEY")
+    report = await pipeline.ci(address=ADDRESS, private_key=key, revision="abc123")
+    (push,) = engine.called("publish")
+    digest = report.summary.split("image: ")[1].strip()
+    cosign = [a[-1] for a in engine.execs() if a[0] == "sh"]
+    assert max(c.seq for c in engine.called("contents")) < push.seq
+    assert [c.split()[2] for c in (x.splitlines()[-1] for x in cosign)] == ["sign", "attest"]
+    assert "@sha256:" in digest
+    assert all(c.endswith(digest) for c in cosign)
+
+
+async def test_ci_hands_back_the_evidence(engine: FakeEngine, pipeline: Any) -> None:
+    """The evidence directory holds the summary, the SBOM, the reports and the digest."""
+    script_reports(engine, CLEAN)
+    report = await pipeline.ci(address=ADDRESS)
+    await report.evidence.id()
+    added = {
+        c.args["path"] for c in engine.called("id")[-1].parent.chain() if c.field.startswith("with")
+    }
+    assert added >= {"summary.md", "sbom.spdx.json", "digest.txt", "audit", "scan-0"}
+
+
+async def test_ci_fails_names_the_step_and_notifies(engine: FakeEngine, pipeline: Any) -> None:
+    """A failed gate fails ci after one webhook post naming the step; the URL is a secret."""
+    script_reports(engine, REPORT)
+    with pytest.raises(PipelineFailedError, match=r"\| audit \| FAILED \|"):
+        await pipeline.ci(
+            revision="abc123",
+            run_url="https://ci/run/1",
+            webhook=dag.secret("env://REGISTRY_TOKEN"),
+        )
+    (post,) = [
+        c for c in engine.called("sync") if any(i.startswith("curlimages/") for i in images(c))
+    ]
+    message = post.find("withNewFile")[0].args["contents"]
+    assert all(part in message for part in ("audit", "abc123", "https://ci/run/1"))
+    assert "WEBHOOK_URL" in secret_vars(post)
+    assert "SENT_AT" in env_of(post)
+    assert "$WEBHOOK_URL" in argv(post)[0][-1]
+
+
+async def test_ci_summary_lists_the_failing_findings(engine: FakeEngine, pipeline: Any) -> None:
+    """The failure message carries every finding that failed the gate, not just a count."""
+    script_reports(engine, REPORT)
+    with pytest.raises(PipelineFailedError) as failed:
+        await pipeline.ci()
+    assert "CRITICAL CVE-2023-4863 in image.tar (debian 12.7)" in str(failed.value)
+
+
+async def test_ci_skips_image_steps_after_a_failed_check(engine: FakeEngine, pipeline: Any) -> None:
+    """When a check fails, nothing is scanned, published or signed."""
+    script_reports(engine, CLEAN)
+    engine.answer("stdout", Exception("ruff: 3 errors"))
+    with pytest.raises(PipelineFailedError, match=r"\| lint \| FAILED \| ruff: 3 errors"):
+        await pipeline.ci(address=ADDRESS, private_key=dag.secret("env://COSIGN_KEY"))
+    assert engine.called("publish") == []
+
+
+def test_fake_engine_rejects_an_invalid_query(engine: FakeEngine) -> None:
+    """The harness can fail: a field the schema lacks is rejected, not answered."""
+    url, auth = f"http://127.0.0.1:{engine.port}/query", (engine.token, "")
+    body = httpx.post(
+        url, json={"query": '{ container { fromm(address: "x") { id } } }'}, auth=auth
+    ).json()
+    assert "Cannot query field 'fromm'" in body["errors"][0]["message"]
+    assert engine.rejected
+
+
+def test_fake_engine_requires_the_session_token(engine: FakeEngine) -> None:
+    """Like an engine session, it answers only the client holding the token."""
+    response = httpx.post(
+        f"http://127.0.0.1:{engine.port}/query", json={"query": "{ version }"}, auth=("wrong", "")
+    )
+    assert response.status_code == 401

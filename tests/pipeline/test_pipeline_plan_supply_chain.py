@@ -1,0 +1,130 @@
+"""Plan of publish, sign, attest and verify through the real dagger-io SDK.
+
+This is a plan check against a fake engine, not an execution: no Dagger engine
+can run here. The fake engine validates every query against the real Dagger
+schema and records it; pushes answer with a synthesized `ref@sha256:` digest.
+Secrets are `env://` URIs whose variables hold canary values; the fake engine
+answers any `plaintext` read with them, so a leak would show in the requests.
+"""
+
+from typing import Any
+
+import dagger
+import pytest
+from dagger import dag
+
+from pipeline import images
+from tests.pipeline.conftest import CANARIES
+from tests.pipeline.fake_engine import FakeEngine
+from tests.pipeline.plan_helpers import CLEAN, REPORT, argv, exec_leaf, script_reports, secret_vars
+
+pytestmark = pytest.mark.anyio
+DIGEST = "ghcr.io/acme/hello-api@sha256:" + "a" * 64
+
+
+async def test_publish_scans_before_it_pushes(engine: FakeEngine, pipeline: Any) -> None:
+    """The gate reads the Trivy report before the push query is sent."""
+    script_reports(engine, CLEAN)
+    ref = await pipeline.publish(
+        "ghcr.io/acme/hello-api:1.0", username="bot", password=dag.secret("env://REGISTRY_TOKEN")
+    )
+    assert ref.startswith("ghcr.io/acme/hello-api:1.0@sha256:")
+    assert engine.called("contents")[0].seq < engine.called("publish")[0].seq
+
+
+async def test_publish_pushes_nothing_when_the_gate_fails(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """A CRITICAL finding stops the publish before any push."""
+    script_reports(engine, REPORT)
+    with pytest.raises(Exception, match="CVE-2023-4863"):
+        await pipeline.publish("ghcr.io/acme/hello-api:1.0")
+    assert engine.called("publish") == []
+
+
+async def test_publish_several_platforms_as_one_index(engine: FakeEngine, pipeline: Any) -> None:
+    """Each platform is a variant of one publish, with registry auth from a secret."""
+    script_reports(engine, CLEAN)
+    await pipeline.publish("ghcr.io/acme/hello-api:1.0", platforms=["linux/amd64", "linux/arm64"],
+                           username="bot", password=dag.secret("env://REGISTRY_TOKEN"))  # fmt: skip
+    (push,) = engine.called("publish")
+    assert len(push.args["platformVariants"]) == 2
+    assert push.find("withRegistryAuth")[0].args | {"secret": "-"} == {
+        "address": "ghcr.io",
+        "username": "bot",
+        "secret": "-",
+    }
+
+
+async def test_sign_by_digest_with_a_key_from_a_secret(engine: FakeEngine, pipeline: Any) -> None:
+    """cosign signs the digest; the key and the registry password are secret variables."""
+    secret = dag.secret("env://COSIGN_KEY")
+    await pipeline.sign(
+        DIGEST, private_key=secret, password=dag.secret("env://REGISTRY_TOKEN"), username="bot"
+    )
+    leaf = exec_leaf(engine, "sh")
+    assert argv(leaf)[-1][-1].endswith(
+        f"exec cosign sign --yes --key env://COSIGN_PRIVATE_KEY {DIGEST}"
+    )
+    assert secret_vars(leaf) == {"COSIGN_PRIVATE_KEY", "REGISTRY_PASSWORD"}
+
+
+async def test_sign_keyless_uses_the_oidc_token_secret(engine: FakeEngine, pipeline: Any) -> None:
+    """Keyless signing hands cosign the OIDC token as SIGSTORE_ID_TOKEN, never in argv."""
+    await pipeline.sign(DIGEST, oidc_token=dag.secret("env://COSIGN_KEY"))
+    leaf = exec_leaf(engine, "sh")
+    assert "--key" not in argv(leaf)[-1][-1]
+    assert "SIGSTORE_ID_TOKEN" in secret_vars(leaf)
+
+
+async def test_sign_refuses_a_tag(engine: FakeEngine, pipeline: Any) -> None:
+    """A tag can move between sign and push: only name@sha256 is signed."""
+    with pytest.raises(ValueError, match="image must be a digest reference"):
+        await pipeline.sign(
+            "ghcr.io/acme/hello-api:1.0", private_key=dag.secret("env://COSIGN_KEY")
+        )
+
+
+async def test_sign_needs_exactly_one_signing_mode(engine: FakeEngine, pipeline: Any) -> None:
+    """Neither or both of key and token is an error naming the two arguments."""
+    with pytest.raises(ValueError, match=r"private_key .* or oidc_token"):
+        await pipeline.sign(DIGEST)
+
+
+async def test_attest_attaches_the_sbom(engine: FakeEngine, pipeline: Any) -> None:
+    """The SPDX SBOM is attached to the digest as a signed spdxjson attestation."""
+    await pipeline.attest(DIGEST, pipeline.sbom(), private_key=dag.secret("env://COSIGN_KEY"))
+    leaf = exec_leaf(engine, "sh")
+    attest = "cosign attest --yes --key env://COSIGN_PRIVATE_KEY --type spdxjson"
+    assert f"{attest} --predicate /in/sbom.spdx.json {DIGEST}" in argv(leaf)[-1][-1]
+    sbom = next(c for c in leaf.find("withFile") if c.args["path"] == "/in/sbom.spdx.json")
+    assert sbom.arg_chain(engine, "source").find("from")[0].args["address"] == images.SYFT
+
+
+async def test_verify_fails_on_an_unsigned_image(engine: FakeEngine, pipeline: Any) -> None:
+    """cosign verify failing (no signature) fails the call."""
+    engine.answer("stdout", Exception("cosign: no signatures found"))
+    with pytest.raises(dagger.QueryError, match="no signatures found"):
+        await pipeline.verify(DIGEST, certificate_identity="https://github.com/acme/.*")
+    assert "--certificate-identity-regexp" in argv(exec_leaf(engine, "sh"))[-1][-1]
+
+
+async def test_verify_with_a_public_key_file(engine: FakeEngine, pipeline: Any) -> None:
+    """A key pair's public half is a file mounted for cosign verify --key."""
+    engine.answer("stdout", "Verification for ... The cosign claims were validated")
+    assert "validated" in await pipeline.verify(
+        DIGEST, public_key=dag.host().file("/work/main/dagger.json")
+    )
+    assert argv(exec_leaf(engine, "sh"))[-1][-1].endswith(
+        f"exec cosign verify --key /in/cosign.pub {DIGEST}"
+    )
+
+
+async def test_no_secret_plaintext_reaches_the_engine(engine: FakeEngine, pipeline: Any) -> None:
+    """Secrets travel as IDs: no canary value and no plaintext read in any request."""
+    script_reports(engine, CLEAN)
+    token, key = dag.secret("env://REGISTRY_TOKEN"), dag.secret("env://COSIGN_KEY")
+    ref = await pipeline.publish("ghcr.io/acme/hello-api:1.0", username="bot", password=token)
+    await pipeline.sign(ref, private_key=key, username="bot", password=token)
+    assert engine.called("plaintext") == []
+    assert not any(canary in engine.bodies() for canary in CANARIES.values())

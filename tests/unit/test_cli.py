@@ -1,0 +1,48 @@
+"""The `hello-api` command line."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from service.cli import main
+
+
+def test_migrate_creates_the_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`hello-api migrate` applies the migrations and exits 0."""
+    database = tmp_path / "m.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    assert main(["migrate"]) == 0
+    tables = sqlite3.connect(database).execute("SELECT name FROM sqlite_master").fetchall()
+    assert ("greetings",) in tables
+
+
+def test_migrate_is_idempotent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Running it twice (a re-synced PreSync Job) is fine."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'm.db'}")
+    assert (main(["migrate"]), main(["migrate"])) == (0, 0)
+
+
+def test_a_configuration_error_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Production without a database: a message naming the variable, no traceback."""
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("DB_HOST", raising=False)
+    assert main(["serve"]) == 2
+    error = capsys.readouterr().err
+    assert "DATABASE_URL" in error
+    assert "Traceback" not in error
+
+
+def test_a_failed_migration_says_why_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """An unreachable database fails the migration with one clear line (no network used:
+    port 1 on loopback refuses at once)."""
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    assert main(["migrate"]) == 1
+    assert "migration failed" in capfd.readouterr().out

@@ -1,0 +1,81 @@
+"""Security headers, request ids, CORS and compression."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from service.app import create_app
+from service.security import HELMET_HEADERS
+from service.settings import Settings
+
+Client = TestClient[Litestar]
+
+
+def test_every_response_has_the_helmet_headers(client: Client) -> None:
+    """The headers helmet sets, on success and on errors alike, and no X-Powered-By."""
+    for path in ("/health/live", "/nope"):
+        headers = client.get(path).headers
+        assert {name: headers.get(name) for name in HELMET_HEADERS} == HELMET_HEADERS
+        assert "script-src 'self'" in headers["content-security-policy"]
+        assert "x-powered-by" not in headers
+
+
+def test_a_request_id_is_echoed_or_generated(client: Client) -> None:
+    """X-Request-ID comes back as given; without one, a new id is made."""
+    given = client.get("/health/live", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["x-request-id"] == "abc-123"
+    assert len(client.get("/health/live").headers["x-request-id"]) == 32
+
+
+def test_an_unsafe_request_id_is_replaced(client: Client) -> None:
+    """A request id with odd characters or too long is not trusted (log injection)."""
+    for bad in ("a b", "x" * 200, "semi;colon"):
+        echoed = client.get("/health/live", headers={"X-Request-ID": bad}).headers["x-request-id"]
+        assert echoed != bad
+
+
+def _cors_client(tmp_path: Path, origins: str) -> Client:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cors.db'}"
+    return TestClient(create_app(Settings.from_env({"DATABASE_URL": url, "ALLOWED_ORIGINS": origins})))
+
+
+def test_cors_allows_exactly_the_configured_origins(tmp_path: Path) -> None:
+    """A listed origin is allowed; any other gets no CORS headers."""
+    with _cors_client(tmp_path, "https://app.example") as cors_client:
+        ok = cors_client.get("/health/live", headers={"Origin": "https://app.example"})
+        other = cors_client.get("/health/live", headers={"Origin": "https://evil.example"})
+    assert ok.headers["access-control-allow-origin"] == "https://app.example"
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_cors_preflight_allows_the_idempotency_header(tmp_path: Path) -> None:
+    """A browser may send Idempotency-Key from an allowed origin."""
+    headers = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    headers["Access-Control-Request-Headers"] = "idempotency-key"
+    with _cors_client(tmp_path, "https://app.example") as cors_client:
+        response = cors_client.options("/api/v1/greetings", headers=headers)
+    assert response.status_code in (200, 204)
+    assert "idempotency-key" in response.headers["access-control-allow-headers"].lower()
+
+
+def test_no_origins_means_no_cors(client: Client) -> None:
+    """Without ALLOWED_ORIGINS, no origin is allowed."""
+    response = client.get("/health/live", headers={"Origin": "https://app.example"})
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_large_bodies_are_gzipped_small_ones_are_not(client: Client) -> None:
+    """Bodies of 1 KiB or more are compressed for clients that accept gzip."""
+    accept = {"Accept-Encoding": "gzip"}
+    assert client.get("/schema/openapi.json", headers=accept).headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in client.get("/health/live", headers=accept).headers
+
+
+def test_oversized_bodies_are_413_before_parsing(client: Client) -> None:
+    """A body over MAX_BODY_BYTES is refused with a problem document."""
+    response = client.post("/api/v1/greetings", json={"name": "a" * 20_000})
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"

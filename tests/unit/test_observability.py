@@ -1,0 +1,133 @@
+"""Metrics, request logs and traces as an operator sees them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import pytest
+import structlog
+from litestar import Litestar
+from litestar.testing import TestClient
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client.parser import text_string_to_metric_families
+
+from service.app import create_app
+from service.observability import logging, tracing
+from service.settings import Settings
+
+Client = TestClient[Litestar]
+
+
+def samples(client: Client, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """Samples of one metric from /metrics, keyed by their sorted labels."""
+    found = {}
+    for family in text_string_to_metric_families(client.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == name:
+                found[tuple(sorted(sample.labels.items()))] = sample.value
+    return found
+
+
+def test_requests_are_counted_by_route_template_not_raw_path(client: Client) -> None:
+    """Two ids, one series: route is the template; unmatched paths share one label."""
+    client.get("/api/v1/greetings/1")
+    client.get("/api/v1/greetings/2")
+    client.get("/random/path/123")
+    counted = samples(client, "http_requests_total")
+    by_route = (("method", "GET"), ("route", "/api/v1/greetings/{greeting_id}"), ("status", "404"))
+    assert counted[by_route] == 2
+    assert counted[(("method", "GET"), ("route", "unmatched"), ("status", "404"))] == 1
+
+
+def test_latency_histogram_in_flight_pool_and_build_info_are_exported(client: Client) -> None:
+    """The histogram, the in-flight gauge, pool state and the build are on /metrics."""
+    client.get("/health/live")
+    text = client.get("/metrics").text
+    assert 'http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health/live"' in text
+    assert "http_requests_in_flight 1.0" in text  # the scrape itself is in flight
+    assert 'db_pool_connections{state="checked_out"}' in text
+    assert 'hello_api_build_info{git_sha="unknown"' in text
+
+
+def json_lines(capfd: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """Everything written to stdout so far, one JSON object per line."""
+    return [msgspec.json.decode(line) for line in capfd.readouterr().out.splitlines()]
+
+
+def test_one_json_log_line_per_request_with_its_ids(
+    capfd: pytest.CaptureFixture[str], client: Client
+) -> None:
+    """The request line has method, route, status, duration and the caller's request id."""
+    capfd.readouterr()
+    client.get("/api/v1/greeting", headers={"X-Request-ID": "req-1"})
+    (line,) = [line for line in json_lines(capfd) if line["event"] == "request"]
+    assert line | {"duration_ms": 0, "timestamp": ""} == {
+        "event": "request", "level": "info", "method": "GET", "route": "/api/v1/greeting",
+        "path": "/api/v1/greeting", "status": 200, "duration_ms": 0, "request_id": "req-1",
+        "timestamp": "",
+    }
+
+
+def test_app_logs_carry_the_bound_ids(capfd: pytest.CaptureFixture[str]) -> None:
+    """Any log line written while ids are bound carries them."""
+    logging.configure("info", human=False)
+    structlog.contextvars.bind_contextvars(request_id="r-9")
+    structlog.get_logger("t").info("hello", answer=42)
+    structlog.contextvars.clear_contextvars()
+    (line,) = json_lines(capfd)
+    assert (line["event"], line["request_id"], line["answer"], line["level"]) == ("hello", "r-9", 42, "info")
+    assert line["timestamp"].endswith("Z")
+
+
+@pytest.fixture
+def spans(settings: Settings) -> Iterator[tuple[Client, InMemorySpanExporter]]:
+    """The app with tracing on, exporting into memory."""
+    exporter = InMemorySpanExporter()
+    provider = tracing.provider(SimpleSpanProcessor(exporter))
+    with TestClient(create_app(settings, tracer_provider=provider)) as traced:
+        yield traced, exporter
+
+
+def by_kind(exporter: InMemorySpanExporter) -> dict[str, list[ReadableSpan]]:
+    found: dict[str, list[ReadableSpan]] = {}
+    for span in exporter.get_finished_spans():
+        found.setdefault(span.kind.name, []).append(span)
+    return found
+
+
+def test_a_request_span_parents_the_database_spans(spans: tuple[Client, InMemorySpanExporter]) -> None:
+    """GET /greetings/{id} makes a server span named by route, with SQL spans inside it."""
+    client, exporter = spans
+    exporter.clear()
+    client.get("/api/v1/greetings/1")
+    found = by_kind(exporter)
+    (server,) = found["SERVER"]
+    assert server.name == "GET /api/v1/greetings/{greeting_id}"
+    assert server.attributes["http.response.status_code"] == 404
+    assert found["CLIENT"], "no database span"
+    assert all(db.parent.span_id == server.context.span_id for db in found["CLIENT"])
+
+
+def test_an_incoming_traceparent_continues_the_trace(
+    capfd: pytest.CaptureFixture[str], spans: tuple[Client, InMemorySpanExporter]
+) -> None:
+    """W3C traceparent from the caller becomes the parent; the log line carries its ids."""
+    client, exporter = spans
+    trace_id = "0af7651916cd43dd8448eb211c80319c"
+    headers = {"traceparent": f"00-{trace_id}-b7ad6b7169203331-01"}
+    capfd.readouterr()
+    client.get("/health/live", headers=headers)
+    (server,) = by_kind(exporter)["SERVER"][-1:]
+    assert format(server.context.trace_id, "032x") == trace_id
+    assert [line["trace_id"] for line in json_lines(capfd) if line["event"] == "request"] == [trace_id]
+
+
+def test_tracing_is_off_without_an_endpoint() -> None:
+    """OTLP only when an endpoint is configured, and never when the SDK is disabled."""
+    assert not tracing.enabled({})
+    assert tracing.enabled({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
+    assert not tracing.enabled({"OTEL_EXPORTER_OTLP_ENDPOINT": "x", "OTEL_SDK_DISABLED": "true"})

@@ -1,0 +1,73 @@
+"""Settings come from the environment and name the variable that is wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.settings import ConfigError, Settings
+
+
+def test_no_configuration_means_development_on_sqlite() -> None:
+    """Zero setup: development, SQLite, migrations on start."""
+    settings = Settings.from_env({})
+    assert settings.app_env == "development"
+    assert settings.database.is_sqlite
+    assert settings.migrate_on_start
+
+
+def test_production_without_a_database_names_the_variable() -> None:
+    """APP_ENV=production and no database setting stops start-up."""
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        Settings.from_env({"APP_ENV": "production"})
+
+
+def test_production_never_migrates_on_start() -> None:
+    """The web process leaves migrations to `hello-api migrate`."""
+    settings = Settings.from_env({"APP_ENV": "production", "DB_HOST": "db"})
+    assert not settings.migrate_on_start
+
+
+def test_db_parts_build_an_asyncpg_url_with_the_password_escaped() -> None:
+    """DB_* variables make a URL; a password with @ and / survives."""
+    env = {"DB_HOST": "db", "DB_PORT": "6432", "DB_NAME": "hello", "DB_USER": "app"}
+    settings = Settings.from_env(env | {"DB_PASSWORD": "p@ss/word", "DB_POOL_SIZE": "9"})
+    url = settings.database.url
+    assert (url.drivername, url.host, url.port, url.database) == ("postgresql+asyncpg", "db", 6432, "hello")
+    assert url.password == "p@ss/word"
+    assert settings.database.pool_size == 9
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_plain_postgres_urls_get_the_async_driver(scheme: str) -> None:
+    """DATABASE_URL=postgres://... is read as asyncpg."""
+    settings = Settings.from_env({"DATABASE_URL": f"{scheme}://u:p@h/d"})
+    assert settings.database.url.drivername == "postgresql+asyncpg"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"PORT": "http"}, "PORT"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"APP_ENV": "staging"}, "APP_ENV"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+        ({"DB_HOST": "db", "DB_SSL": "maybe"}, "DB_SSL"),
+        ({"DB_HOST": "db", "DB_POOL_SIZE": "0"}, "DB_POOL_SIZE"),
+        ({"DATABASE_URL": "mysql://h/d"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "::not a url::"}, "DATABASE_URL"),
+        ({"SHUTDOWN_TIMEOUT_SECONDS": "-1"}, "SHUTDOWN_TIMEOUT_SECONDS"),
+        ({"SHUTDOWN_DRAIN_SECONDS": "soon"}, "SHUTDOWN_DRAIN_SECONDS"),
+    ],
+)
+def test_bad_values_are_refused_by_name(env: dict[str, str], named: str) -> None:
+    """Each invalid variable is reported with its name."""
+    with pytest.raises(ConfigError, match=named):
+        Settings.from_env(env)
+
+
+def test_origins_and_ssl_aliases_are_parsed() -> None:
+    """ALLOWED_ORIGINS is a comma list; DB_SSL=true means sslmode require."""
+    env = {"ALLOWED_ORIGINS": " https://a.example, https://b.example ,", "DB_HOST": "db"}
+    settings = Settings.from_env(env | {"DB_SSL": "true"})
+    assert settings.allowed_origins == ("https://a.example", "https://b.example")
+    assert settings.database.ssl == "require"
