@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,7 +29,10 @@ def provider(processor: SpanProcessor | None = None) -> TracerProvider:
     The default processor batches spans to OTLP over HTTP, so exporting never
     blocks a request.
     """
-    resource = Resource.create({"service.name": "hello-api", "service.version": __version__})
+    attributes = {"service.version": __version__}
+    if "service.name" not in OTELResourceDetector().detect().attributes:
+        attributes["service.name"] = "hello-api"  # OTEL_SERVICE_NAME wins when set
+    resource = Resource.create(attributes)
     tracer_provider = TracerProvider(resource=resource)
     tracer_provider.add_span_processor(processor or BatchSpanProcessor(OTLPSpanExporter()))
     return tracer_provider

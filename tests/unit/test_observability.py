@@ -131,3 +131,16 @@ def test_tracing_is_off_without_an_endpoint() -> None:
     assert not tracing.enabled({})
     assert tracing.enabled({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
     assert not tracing.enabled({"OTEL_EXPORTER_OTLP_ENDPOINT": "x", "OTEL_SDK_DISABLED": "true"})
+
+
+def test_the_service_name_defaults_but_otel_service_name_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spans say hello-api unless OTEL_SERVICE_NAME names the service otherwise."""
+    assert service_name() == "hello-api"
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "greeter-eu")
+    assert service_name() == "greeter-eu"
+
+
+def service_name() -> object:
+    provider = tracing.provider(SimpleSpanProcessor(InMemorySpanExporter()))
+    provider.shutdown()
+    return provider.resource.attributes["service.name"]
