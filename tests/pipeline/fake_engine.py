@@ -69,6 +69,12 @@ def _schema(path: Path) -> graphql.GraphQLSchema:
     return graphql.build_schema(path.read_text())
 
 
+@functools.cache
+def _introspect(schema: graphql.GraphQLSchema, query: str) -> dict[str, Any]:
+    """The introspection answer: the same for every session, so computed once."""
+    return {"data": graphql.graphql_sync(schema, query).data}
+
+
 def _render_args(args: dict[str, Any]) -> str:
     return ", ".join(f"{k}: {json.dumps(v, sort_keys=True, default=str)}" for k, v in args.items())
 
@@ -101,7 +107,8 @@ class FakeEngine:
         return {"DAGGER_SESSION_PORT": str(self.port), "DAGGER_SESSION_TOKEN": self.token}
 
     def __enter__(self) -> FakeEngine:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.02)
+        threading.Thread(target=serve, daemon=True).start()
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -168,6 +175,8 @@ class FakeEngine:
             return self._reject(str(exc))
         if errors := graphql.validate(self.schema, document):
             return self._reject("; ".join(e.message for e in errors))
+        if "__schema" in body["query"]:
+            return _introspect(self.schema, body["query"])
         with self._lock:
             result = graphql.execute(
                 self.schema,

@@ -24,7 +24,8 @@ def render_summary(steps: list[StepResult], *, revision: str, digest: str = "") 
         "|---|---|---|",
         *rows,
     ]
-    return "\n".join([*lines, "", f"image: {digest or 'not published'}", ""])
+    failures = [f"## {s.name}\n\n{s.detail.strip()}\n" for s in steps if not s.passed]
+    return "\n".join([*lines, "", f"image: {digest or 'not published'}", "", *failures])
 
 
 def _cell(text: str) -> str:
