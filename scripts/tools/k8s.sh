@@ -31,7 +31,7 @@ mkdir -p "$bin"
 # .tools is local state, never committed, whatever the root .gitignore says.
 printf '*\n' >"$tools/.gitignore"
 
-# install_once NAME SPEC TOOL: runs "install_NAME" unless TOOL is in .tools/bin and SPEC is
+# install_once NAME SPEC TOOL: runs "install_NAME" unless TOOL (a path under .tools/bin) exists and SPEC is
 # what was installed last time.
 install_once() {
   local name="$1" spec="$2" stamp="$tools/.$1.stamp"
