@@ -6,7 +6,7 @@
 #   .tools/bin/crd-validate        Rollout/AnalysisTemplate/Application/AppProject/ExternalSecret
 #                                  against the CRD schemas of npm @kubernetes-models/*
 # Every version is pinned; a re-run with nothing changed only checks stamps (~0 s).
-# Clean install: about 60 s (checkov is most of it).
+# Clean install: about 2 min with empty pip/npm caches (checkov is most of it).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
