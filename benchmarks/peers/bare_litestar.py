@@ -2,8 +2,10 @@
 
 No middleware, no validation beyond the query parameter, nothing
 cross-cutting. ``python benchmarks/peers/bare_litestar.py --server granian``
-serves it the way ``hello-api serve`` serves the service (granian, one
-worker); ``--server uvicorn`` is the reference the issue quotes.
+serves it the way ``hello-api serve`` serves the service (granian embedded in
+one asyncio process); ``--server granian-mp`` is granian's own process
+manager (one worker, uvloop when installed) and ``--server uvicorn`` the
+reference the issue quotes.
 """
 
 from __future__ import annotations
@@ -28,23 +30,48 @@ def ready() -> dict[str, str]:
 app = Litestar([greeting, ready], openapi_config=None)
 
 
+async def _embedded(port: int) -> None:
+    # The same call as service/server.py: granian embedded in this event loop.
+    from granian.constants import Interfaces  # imported here: uvicorn runs need no granian
+    from granian.server.embed import Server
+
+    server = Server(
+        app,
+        address="127.0.0.1",
+        port=port,
+        interface=Interfaces.ASGI,
+        log_enabled=False,
+        backlog=2048,
+    )
+    await server.serve()
+
+
 def main() -> None:
     """Serve ``app`` on one worker of the chosen server."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--server", choices=["granian", "uvicorn"], default="granian")
+    parser.add_argument("--server", choices=["granian", "granian-mp", "uvicorn"], default="granian")
+    parser.add_argument(
+        "--loop",
+        choices=["asyncio", "uvloop"],
+        default="asyncio",
+        help="event loop of the embedded granian server",
+    )
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
-    if args.server == "uvicorn":
+    if args.server == "granian":
+        runner = "uvloop" if args.loop == "uvloop" else "asyncio"
+        __import__(runner).run(_embedded(args.port))
+    elif args.server == "uvicorn":
         import uvicorn  # imported here: only the reference run needs it
 
         uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
-        return
-    from granian import Granian
+    else:
+        from granian import Granian
 
-    # Run as a script, this file's folder is on sys.path, so workers import it by name.
-    Granian(
-        "bare_litestar:app", address="127.0.0.1", port=args.port, interface="asgi", workers=1
-    ).serve()
+        # Run as a script, this file's folder is on sys.path, so workers import it by name.
+        Granian(
+            "bare_litestar:app", address="127.0.0.1", port=args.port, interface="asgi", workers=1
+        ).serve()
 
 
 if __name__ == "__main__":
