@@ -18,6 +18,7 @@ class Load:
     """What one wrk run measured."""
 
     rps: float
+    requests: int
     p50_ms: float
     p99_ms: float
     errors: int
@@ -32,9 +33,10 @@ def wrk(url: str, *, seconds: int, connections: int, cpu: str, post: bool = Fals
         cmd += ["-s", str(POST_SCRIPT)]
     out = subprocess.run([*cmd, url], check=True, capture_output=True, text=True).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
     p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.MULTILINE)
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.MULTILINE)
-    if not (rps and p50 and p99):
+    if not (rps and total and p50 and p99):
         raise RuntimeError(f"cannot parse wrk output:\n{out}")
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sockets = re.search(
@@ -44,6 +46,7 @@ def wrk(url: str, *, seconds: int, connections: int, cpu: str, post: bool = Fals
     errors += sum(map(int, sockets.groups())) if sockets else 0
     return Load(
         float(rps.group(1)),
+        int(total.group(1)),
         float(p50.group(1)) * _UNITS[p50.group(2)],
         float(p99.group(1)) * _UNITS[p99.group(2)],
         errors,

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
@@ -43,6 +45,10 @@ class Server:
         """Peak resident memory (VmHWM) of the largest process and of the whole tree, MiB."""
         sizes = [_peak_kib(pid) for pid in _tree(self.process.pid)]
         return max(sizes) / 1024, sum(sizes) / 1024
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the whole process tree has used so far."""
+        return sum(_cpu_ticks(pid) for pid in _tree(self.process.pid)) / _TICKS
 
     def stop(self, timeout: float = 15) -> None:
         """SIGTERM, then SIGKILL the process group if it has not exited within ``timeout``."""
@@ -94,6 +100,16 @@ def _tree(root: int) -> list[int]:
         if children.exists():
             todo += [int(child) for child in children.read_text().split()]
     return pids
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return 0
+    # Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    fields = stat.rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])
 
 
 def _peak_kib(pid: int) -> int:

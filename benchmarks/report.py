@@ -43,6 +43,7 @@ def _metrics(target: Any) -> dict[str, float]:
         "ready": max(s.ready_s for s in samples),
         "errors": sum(s.load.errors for s in samples),
         "exports": sum(s.exports for s in samples),
+        "cpu_us": median(s.cpu_us for s in samples),
     }
 
 
@@ -68,74 +69,68 @@ def _row(cells: Sequence[object]) -> str:
     return "| " + " | ".join(str(cell) for cell in cells) + " |"
 
 
+COLUMNS = (
+    "target", "req/s", "p50 ms", "p99 ms", "RSS MiB (worker / all)", "ready s",
+    "CPU us/req", "errors", "OTLP batches", "req/s per pass",
+)  # fmt: skip
+
+
+def _target_row(target: Any, m: dict[str, float]) -> list[object]:
+    has_latency = m["p99"] > 0  # pgbench reports throughput only
+    return [
+        target.name,
+        _number(m["rps"]),
+        f"{m['p50']:.1f}" if has_latency else "-",
+        f"{m['p99']:.1f}" if has_latency else "-",
+        f"{m['rss']:.0f} / {m['rss_tree']:.0f}" if m["rss"] else "-",
+        f"{m['ready']:.2f}" if m["ready"] else "-",
+        f"{m['cpu_us']:.0f}" if m["cpu_us"] else "-",
+        int(m["errors"]),
+        int(m["exports"]),
+        ", ".join(_number(s.load.rps) for s in target.samples),
+    ]
+
+
+def _goal_row(goal: tuple[Any, ...], metrics: dict[str, dict[str, float]]) -> list[object] | None:
+    name, numerator, denominator, metric, comparison, bound = goal
+    if numerator not in metrics or (denominator and denominator not in metrics):
+        return None
+    value, by_cpu = metrics[numerator][metric], "-"
+    if denominator:
+        value /= metrics[denominator][metric]
+        if metrics[numerator]["cpu_us"] and metrics[denominator]["cpu_us"]:
+            by_cpu = f"{metrics[denominator]['cpu_us'] / metrics[numerator]['cpu_us']:.2f}x"
+    met = value >= bound if comparison == ">=" else value <= bound
+    shown = f"{value:.2f}x" if denominator else f"{value:.2f}"
+    return [name, shown, f"{comparison} {bound:g}", "yes" if met else "**no**", by_cpu]
+
+
 def show(targets: Sequence[Any], args: argparse.Namespace, *loads: float) -> None:
     """Print the run's conditions, the per-target table and the goals table."""
     metrics = {t.name: _metrics(t) for t in targets}
-    print(f"Command: `python {shlex.join(sys.argv)}`")
     versions = ", ".join(f"{name} {_package(name)}" for name in ("litestar", "granian"))
+    print(f"Command: `python {shlex.join(sys.argv)}`")
     print(
-        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {platform.processor() or 'cpu'} "
-        f"x{_version(['nproc'])}; Python {platform.python_version()}; {versions}; "
-        f"node {_version(['node', '--version'])}"
+        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {_version(['nproc'])} cores; "
+        f"Python {platform.python_version()}; {versions}; node {_version(['node', '--version'])}"
     )
     print(
         f"Load average: {loads[0]:.2f} before, {loads[1]:.2f} median / {loads[2]:.2f} max "
-        f"during the runs (our server and wrk account for about 2)."
+        "during the runs (our server and wrk account for about 2)."
     )
     print(
         f"{args.passes} interleaved passes of {args.seconds} s (after {args.warmup} s warm-up); "
         f"server on core {args.server_cpu}, wrk -t1 -c{args.connections} on core "
         f"{args.load_cpu}; DB pool / pgbench clients {args.db_connections}.\n"
     )
-    print(
-        _row(
-            [
-                "target",
-                "req/s",
-                "p50 ms",
-                "p99 ms",
-                "RSS MiB (worker / all)",
-                "ready s",
-                "errors",
-                "OTLP batches",
-                "req/s per pass",
-            ]
-        )
-    )
-    print(_row(["---"] * 9))
+    print(_row(COLUMNS))
+    print(_row(["---"] * len(COLUMNS)))
     for target in targets:
-        m = metrics[target.name]
-        passes = ", ".join(_number(s.load.rps) for s in target.samples)
-        latency = (
-            ("-", "-")
-            if target.name.startswith("pgbench")
-            else (f"{m['p50']:.1f}", f"{m['p99']:.1f}")
-        )
-        memory = f"{m['rss']:.0f} / {m['rss_tree']:.0f}" if m["rss"] else "-"
-        ready = f"{m['ready']:.2f}" if m["ready"] else "-"
-        print(
-            _row(
-                [
-                    target.name,
-                    _number(m["rps"]),
-                    *latency,
-                    memory,
-                    ready,
-                    int(m["errors"]),
-                    int(m["exports"]),
-                    passes,
-                ]
-            )
-        )
+        print(_row(_target_row(target, metrics[target.name])))
     print()
-    print(_row(["goal", "measured", "bound", "met"]))
-    print(_row(["---"] * 4))
-    for goal, numerator, denominator, metric, comparison, bound in GOALS:
-        if numerator not in metrics or (denominator and denominator not in metrics):
-            continue
-        value = metrics[numerator][metric]
-        if denominator:
-            value /= metrics[denominator][metric]
-        met = value >= bound if comparison == ">=" else value <= bound
-        shown = f"{value:.2f}x" if denominator else f"{value:.2f}"
-        print(_row([goal, shown, f"{comparison} {bound:g}", "yes" if met else "**no**"]))
+    header = ("goal", "measured (median req/s)", "bound", "met", "by CPU time per request")
+    print(_row(header))
+    print(_row(["---"] * len(header)))
+    for goal in GOALS:
+        if row := _goal_row(goal, metrics):
+            print(_row(row))

@@ -44,6 +44,8 @@ class Sample:
     rss_mib: float = 0.0
     rss_tree_mib: float = 0.0
     exports: int = 0
+    cpu_us: float = 0.0
+    """Server CPU time (user + system, all processes) per request, in microseconds."""
 
 
 @dataclass
@@ -107,12 +109,16 @@ class Bench:
             url = f"http://127.0.0.1:{port}{'/api/v1/greetings' if post else GREETING}"
             options = {"connections": self.args.connections, "cpu": self.args.load_cpu}
             load.wrk(url, seconds=self.args.warmup, post=post, **options)
+            cpu = server.cpu_seconds()
             result = load.wrk(url, seconds=self.args.seconds, post=post, **options)
+            cpu = server.cpu_seconds() - cpu
             rss, tree = server.rss_mib()
         finally:
             server.stop()
         time.sleep(0.5)  # let the last export batch land before counting
-        return Sample(result, server.ready_seconds, rss, tree, self.exports() - before)
+        exports = self.exports() - before
+        cpu_us = cpu * 1e6 / max(result.requests, 1)
+        return Sample(result, server.ready_seconds, rss, tree, exports, cpu_us)
 
 
 def hello_api() -> str:
@@ -127,8 +133,8 @@ def targets(args: argparse.Namespace) -> list[Target]:
     def service(overrides: dict[str, str], *, post: bool = False) -> Callable[[Bench], Sample]:
         return lambda b: b.measure([hello_api(), "serve"], b.service_env(overrides), post=post)
 
-    def bare(server: str) -> Callable[[Bench], Sample]:
-        script = [sys.executable, "peers/bare_litestar.py", "--server", server, "--port", "{port}"]
+    def bare(*options: str) -> Callable[[Bench], Sample]:
+        script = [sys.executable, "peers/bare_litestar.py", *options, "--port", "{port}"]
         return lambda b: b.measure(script, {})
 
     def express(b: Bench) -> Sample:
@@ -138,10 +144,11 @@ def targets(args: argparse.Namespace) -> list[Target]:
     found = [
         Target("service (production)", service({})),
         Target("express (seed stack)", express),
-        Target("bare litestar, granian", bare("granian")),
+        Target("bare litestar, granian", bare()),
     ]
-    if args.uvicorn:
-        found.append(Target("bare litestar, uvicorn", bare("uvicorn")))
+    if args.references:
+        found.append(Target("bare litestar, granian on uvloop", bare("--loop", "uvloop")))
+        found.append(Target("bare litestar, uvicorn", bare("--server", "uvicorn")))
     for variant in args.variant:
         name, _, assignments = variant.partition(":")
         pairs = dict(pair.split("=", 1) for pair in assignments.split(",") if pair)
@@ -154,7 +161,7 @@ def targets(args: argparse.Namespace) -> list[Target]:
 
 def _pgbench(b: Bench) -> Sample:
     tps = postgres.pgbench(b.db, b.args.db_connections, b.args.seconds, b.args.server_cpu)
-    return Sample(load.Load(tps, 0.0, 0.0, 0))
+    return Sample(load.Load(tps, round(tps * b.args.seconds), 0.0, 0.0, 0))
 
 
 @contextmanager
@@ -207,7 +214,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--server-cpu", default="0", help="core for the server (taskset list)")
     parser.add_argument("--load-cpu", default="1", help="core for wrk, PostgreSQL, the sink")
-    parser.add_argument("--uvicorn", action="store_true", help="also bare Litestar on uvicorn")
+    parser.add_argument(
+        "--references", action="store_true", help="also bare Litestar on uvloop and on uvicorn"
+    )
     parser.add_argument("--skip-db", action="store_true", help="skip the database path")
     parser.add_argument(
         "--variant",
@@ -227,7 +236,7 @@ def main() -> None:
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is missing (apt-get install wrk util-linux nodejs)")
     ensure_express()
-    load_before = Path("/proc/loadavg").read_text().split()[0]
+    load_before = float(Path("/proc/loadavg").read_text().split()[0])
     with ExitStack() as stack:
         logs = args.logs or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         logs.mkdir(parents=True, exist_ok=True)
