@@ -61,6 +61,7 @@ class Base:
             .with_mounted_cache(
                 TRIVY_CACHE, dag.cache_volume("trivy-db"), sharing=dagger.CacheSharingMode.LOCKED
             )
+            .with_new_file("/scan/.trivyignore", "")  # trivy refuses a missing ignore file
             .with_directory("/scan", self.source.filter(include=[".trivyignore"]))
             .with_(lambda c: c.with_file("/scan/.trivyignore", ignore_file) if ignore_file else c)
             .with_workdir("/scan")

@@ -13,25 +13,39 @@ TRIVY_CACHE = "/var/cache/trivy"
 DIGEST_MARK = "@sha256:"
 
 
-def trivy_image(tarball: str, report: str, *, ignore_unfixed: bool = False) -> list[str]:
+def trivy_image(
+    tarball: str, report: str, *, ignore_unfixed: bool = False, cache_dir: str = TRIVY_CACHE
+) -> list[str]:
     """Scan an image tarball for vulnerabilities and secrets into a JSON report."""
     args = ["trivy", "image", "--input", tarball, "--scanners", "vuln,secret"]
-    return [*args, *_trivy_common(report), *(["--ignore-unfixed"] if ignore_unfixed else [])]
+    return [*args, *_trivy_common(report, cache_dir), *_unfixed(ignore_unfixed)]
 
 
-def trivy_fs(target: str, report: str, scanners: str, *, ignore_unfixed: bool = False) -> list[str]:
+def trivy_fs(
+    target: str,
+    report: str,
+    scanners: str,
+    *,
+    ignore_unfixed: bool = False,
+    cache_dir: str = TRIVY_CACHE,
+) -> list[str]:
     """Scan a directory with the given scanners (vuln, secret, misconfig) into a JSON report."""
-    args = ["trivy", "fs", "--scanners", scanners, *_trivy_common(report), target]
-    return [*args, *(["--ignore-unfixed"] if ignore_unfixed else [])]
+    args = ["trivy", "fs", "--scanners", scanners, *_trivy_common(report, cache_dir)]
+    return [*args, *_unfixed(ignore_unfixed), target]
 
 
-def _trivy_common(report: str) -> list[str]:
+def _trivy_common(report: str, cache_dir: str) -> list[str]:
     # Every severity goes into the report; the gate (policy.gate) decides, in one place.
+    # Trivy refuses a missing --ignorefile: the pipeline always provides one (maybe empty).
     return [
         "--format", "json", "--output", report, "--exit-code", "0",
-        "--severity", ",".join(SEVERITIES), "--cache-dir", TRIVY_CACHE,
+        "--severity", ",".join(SEVERITIES), "--cache-dir", cache_dir,
         "--ignorefile", ".trivyignore",
     ]  # fmt: skip
+
+
+def _unfixed(ignore_unfixed: bool) -> list[str]:
+    return ["--ignore-unfixed"] if ignore_unfixed else []
 
 
 def trivy_sarif(report: str, sarif: str) -> list[str]:

