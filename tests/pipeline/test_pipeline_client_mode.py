@@ -19,7 +19,8 @@ from tests.pipeline.tools import ROOT
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("DAGGER_")}
     command = [sys.executable, "-m", "pipeline", *args]
-    return subprocess.run(command, cwd=ROOT, env=base | env, capture_output=True, text=True, timeout=120)
+    env = base | env
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_client_mode_runs_the_function_on_the_current_directory() -> None:
@@ -27,7 +28,8 @@ def test_client_mode_runs_the_function_on_the_current_directory() -> None:
     with FakeEngine() as engine:
         done = _run(["lint"], engine.env())
         assert done.returncode == 0, done.stderr
-        assert engine.leaf("directory", lambda c: c.parent.field == "host").args["path"] == str(ROOT)
+        source = engine.leaf("directory", lambda c: c.parent.field == "host")
+        assert source.args["path"] == str(ROOT)
         assert argv(exec_leaf(engine, "mypy"))[-1] == ["mypy"]
 
 

@@ -6,10 +6,7 @@ import dagger
 from dagger import DefaultPath, Doc, Ignore, object_type
 
 from pipeline import images
-from pipeline.checks import Checks
-from pipeline.image import ImageSteps
 from pipeline.run import Run
-from pipeline.supply_chain import SupplyChain
 
 # An allowlist: only what the steps read is uploaded. The README is part of the
 # image (package metadata) but not of the checks' input (pipeline.base.CODE),
@@ -35,7 +32,7 @@ def _image(name: str, default: str) -> object:
 
 
 @object_type
-class Pipeline(Run, SupplyChain, ImageSteps, Checks):
+class Pipeline(Run):
     """Test, build, scan, SBOM, publish, sign and verify a Python service."""
 
     source: Annotated[

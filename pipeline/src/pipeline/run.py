@@ -23,6 +23,7 @@ from pipeline.arguments import (
     Severity,
     Version,
 )
+from pipeline.checks import Checks
 from pipeline.security import GateFailedError, passed_or_raise
 from pipeline.summary import StepResult, failed_steps, notification, render_summary
 from pipeline.supply_chain import SupplyChain
@@ -63,7 +64,7 @@ class Record:
         return result
 
 
-class Run(SupplyChain):
+class Run(SupplyChain, Checks):
     """The whole pipeline, and the service for local work."""
 
     @function(cache="never")
