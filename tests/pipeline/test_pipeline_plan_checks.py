@@ -75,6 +75,18 @@ async def test_integration_migrates_then_tests_with_db_settings(
     assert argv(leaf)[-2:] == [["hello-api", "migrate"], ["pytest", "-m", "integration"]]
 
 
+async def test_integration_runs_with_ci_true_and_a_postgres_server(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """CI=true makes a missing service fail; the outage tests get server binaries to stop."""
+    await pipeline.integration()
+    leaf = exec_leaf(engine, "pytest")
+    assert env_of(leaf)["CI"] == "true"
+    assert any(
+        "install -y -qq --no-install-recommends postgresql" in " ".join(a) for a in argv(leaf)
+    )
+
+
 async def test_build_uses_the_dockerfile_with_build_args(engine: FakeEngine, pipeline: Any) -> None:
     """build is docker_build of the root Dockerfile with BASE_IMAGE, VERSION, GIT_SHA, CREATED."""
     await pipeline.build(

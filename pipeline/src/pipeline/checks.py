@@ -2,6 +2,13 @@
 
 from dagger import check, function
 
+# The outage and SIGTERM tests stop and start a private cluster of their own, so the
+# test container needs the server binaries as well as the `db` service.
+POSTGRES_SERVER = [
+    "sh", "-c",
+    "apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null",
+]  # fmt: skip
+
 from pipeline.arguments import DbPassword
 from pipeline.base import Base
 
@@ -37,6 +44,7 @@ class Checks(Base):
         """Run migrations and the integration tests against PostgreSQL bound as `db`."""
         return await (
             self.workspace()
+            .with_exec(POSTGRES_SERVER)
             .with_(self.with_database(db_password, app_env="test"))
             .with_exec(["hello-api", "migrate"])
             .with_exec(["pytest", "-m", "integration"])
