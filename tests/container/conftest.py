@@ -24,7 +24,7 @@ from tests.container.engine import (
     Service,
     docker,
     free_port,
-    pipeline_commands,
+    pipeline_module,
     require,
     start_service,
 )
@@ -48,8 +48,10 @@ def image(engine: None) -> str:
     has_base = docker("image", "inspect", BASE_IMAGE, check=False).returncode == 0
     require(has_base, f"no base image {BASE_IMAGE}: run scripts/base-image.sh")
     sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True)
-    labels = pipeline_commands().build_args(
-        base_image=BASE_IMAGE, version=VERSION, revision=sha.stdout.decode().strip() or "unknown",
+    labels = pipeline_module("commands").build_args(
+        base_image=BASE_IMAGE,
+        version=VERSION,
+        revision=sha.stdout.decode().strip() or "unknown",
         created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     build_args = [arg for key, value in labels.items() for arg in ("--build-arg", f"{key}={value}")]
@@ -79,8 +81,8 @@ def database(engine: None) -> Iterator[Database]:
     _as_postgres(
         f"{PG_BIN}/pg_ctl", "-D", str(data), "-o", listen, "-w", "start", "-l", str(data / "log")
     )
-    sql = f"CREATE ROLE {db.user} LOGIN PASSWORD '{db.password}'; CREATE DATABASE {db.name} OWNER {db.user};"
-    for statement in sql.split("; "):
+    role = f"CREATE ROLE {db.user} LOGIN PASSWORD '{db.password}'"
+    for statement in (role, f"CREATE DATABASE {db.name} OWNER {db.user}"):
         _as_postgres(f"{PG_BIN}/psql", "-h", str(data), "-p", str(db.port), "-c", statement)
     yield db
     _as_postgres(f"{PG_BIN}/pg_ctl", "-D", str(data), "-m", "immediate", "stop")
@@ -125,4 +127,3 @@ def _as_postgres(*argv: str) -> None:
         cwd="/tmp",
         timeout=60,
     )
-

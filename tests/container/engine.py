@@ -4,6 +4,7 @@ container reaches, and a running service container."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # Debian's client: BuildKit builds with DOCKER_BUILDKIT=1 (a newer client on PATH lacks buildx).
 DOCKER = "/usr/bin/docker"
+Completed = subprocess.CompletedProcess[str]
 TOOLS_PATH = f"{ROOT / '.tools' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
@@ -42,18 +44,20 @@ def tool(name: str) -> str:
     return str(path)
 
 
-def run(argv: list[str], *, check: bool = True, timeout: float = 300,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    argv: list[str], *, check: bool = True, timeout: float = 300, env: dict[str, str] | None = None
+) -> Completed:
     """Run a command with the tools on PATH; on failure show its output."""
     full_env = {**os.environ, "PATH": TOOLS_PATH, **(env or {})}
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=full_env,
-                          cwd=ROOT, check=False)
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=ROOT, check=False
+    )
     if check and done.returncode != 0:
         pytest.fail(f"{argv[:3]} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return done
 
 
-def docker(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def docker(*args: str, check: bool = True, timeout: float = 300) -> Completed:
     """The Debian docker client, with BuildKit."""
     return run([DOCKER, *args], check=check, timeout=timeout, env={"DOCKER_BUILDKIT": "1"})
 
@@ -79,21 +83,19 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> No
         time.sleep(0.05)
 
 
-def pipeline_commands() -> types.ModuleType:
-    """The pipeline's pure argument builders: one definition of each tool's command line.
+def pipeline_module(name: str) -> types.ModuleType:
+    """A pure module of the pipeline (commands: the argument builders; policy: the gate).
 
-    `pipeline/__init__` loads the Dagger SDK; the builders need none of it, so the
+    `pipeline/__init__` loads the Dagger SDK; these modules need none of it, so the
     package is registered by path without running its `__init__`.
     """
     src = ROOT / "pipeline" / "src" / "pipeline"
-    require((src / "commands.py").exists(), f"no argument builders in {src}/commands.py")
+    require((src / f"{name}.py").exists(), f"no pipeline module {src}/{name}.py")
     if "pipeline" not in sys.modules:
         package = types.ModuleType("pipeline")
         package.__path__ = [str(src)]
         sys.modules["pipeline"] = package
-    import pipeline.commands  # noqa: PLC0415 (registered just above)
-
-    return pipeline.commands
+    return importlib.import_module(f"pipeline.{name}")
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,13 @@ class Database:
 
     def env_args(self) -> list[str]:
         """`docker run -e` arguments naming this database (the DB_* variables)."""
-        env = {"DB_HOST": self.host, "DB_PORT": str(self.port), "DB_NAME": self.name,
-               "DB_USER": self.user, "DB_PASSWORD": self.password}
+        env = {
+            "DB_HOST": self.host,
+            "DB_PORT": str(self.port),
+            "DB_NAME": self.name,
+            "DB_USER": self.user,
+            "DB_PASSWORD": self.password,
+        }
         return [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
 
 
@@ -118,8 +125,10 @@ class Service:
     """A running service container, published on a loopback port."""
 
     # What production's securityContext enforces (docs/CONTRACTS.md).
-    HARDENING = ("--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
-                 "--security-opt", "no-new-privileges")
+    HARDENING = (
+        "--read-only", "--tmpfs", "/tmp",
+        "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+    )  # fmt: skip
 
     container: str
     url: str
@@ -146,10 +155,9 @@ def is_ready(url: str) -> bool:
 def start_service(image: str, database: Database, *extra: str) -> Iterator[Service]:
     """Run the image hardened, wait until it is ready, remove it afterwards."""
     port = free_port()
-    container = docker(
-        "run", "--detach", *Service.HARDENING, "--publish", f"127.0.0.1:{port}:8000",
-        "--health-interval", "1s", *database.env_args(), *extra, image,
-    ).stdout.strip()
+    published = ("--publish", f"127.0.0.1:{port}:8000", "--health-interval", "1s")
+    run_args = (*Service.HARDENING, *published, *database.env_args(), *extra)
+    container = docker("run", "--detach", *run_args, image).stdout.strip()
     service = Service(container=container, url=f"http://127.0.0.1:{port}")
     try:
         wait_until(lambda: is_ready(service.url) or not running(container), 30, "readiness")

@@ -31,7 +31,8 @@ def hammer(url: str, until: float, outcomes: list[tuple[float, int | str]]) -> N
     with httpx.Client(base_url=url, timeout=GRACE_SECONDS) as http:
         while time.monotonic() < until:
             try:
-                outcome: int | str = http.post("/api/v1/greetings", json={"name": "Load"}).status_code
+                response = http.post("/api/v1/greetings", json={"name": "Load"})
+                outcome: int | str = response.status_code
             except httpx.HTTPError as exc:
                 outcome = type(exc).__name__
             outcomes.append((time.monotonic(), outcome))
@@ -41,8 +42,10 @@ def test_sigterm_under_load_exits_0_and_fails_no_request(doomed: Service) -> Non
     """Every request sent before and during the drain succeeds; the exit code is 0."""
     outcomes: list[tuple[float, int | str]] = []
     stop_load = time.monotonic() + 1 + DRAIN_SECONDS / 2
-    load = [threading.Thread(target=hammer, args=(doomed.url, stop_load, outcomes))
-            for _ in range(CLIENTS)]
+    load = [
+        threading.Thread(target=hammer, args=(doomed.url, stop_load, outcomes))
+        for _ in range(CLIENTS)
+    ]
     for thread in load:
         thread.start()
     time.sleep(1)

@@ -1,0 +1,166 @@
+"""Supply chain on the real image, with the pipeline's own argument builders
+(pipeline/src/pipeline/commands.py): Trivy on the saved image, push to the local
+registry, syft on its OCI archive, cosign signs the digest and verification holds
+only for it."""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+from pathlib import Path
+
+import pytest
+
+from tests.container.conftest import BASE_IMAGE
+from tests.container.engine import ROOT, docker, pipeline_module, require, run, tool
+
+pytestmark = pytest.mark.container
+
+REGISTRY = "127.0.0.1:5000"  # scripts/docker-up.sh
+REPOSITORY = f"{REGISTRY}/hello-api"
+# Offline here: no vulnerability DB, no Rekor, no TUF. The builders' other flags stay.
+TRIVY_OFFLINE = [
+    "--image-config-scanners",
+    "misconfig,secret",
+    "--skip-db-update",
+    "--skip-check-update",
+    "--offline-scan",
+]
+COSIGN_SIGN_OFFLINE = ["--tlog-upload=false"]
+COSIGN_VERIFY_OFFLINE = ["--insecure-ignore-tlog=true", "--offline=true"]
+
+
+@pytest.fixture(scope="module")
+def commands() -> types.ModuleType:
+    """The pipeline's pure argument builders: one definition of each command line."""
+    return pipeline_module("commands")
+
+
+def push(image: str, tag: str) -> str:
+    """Push `image` as REPOSITORY:tag; return its `name@sha256:` reference."""
+    reachable = run(["curl", "-fsS", f"http://{REGISTRY}/v2/"], check=False).returncode == 0
+    require(reachable, f"no registry at {REGISTRY}: run scripts/docker-up.sh")
+    docker("tag", image, f"{REPOSITORY}:{tag}")
+    docker("push", f"{REPOSITORY}:{tag}")
+    digests = docker("inspect", "--format", "{{json .RepoDigests}}", f"{REPOSITORY}:{tag}").stdout
+    return next(ref for ref in json.loads(digests) if ref.startswith(REPOSITORY))
+
+
+@pytest.fixture(scope="module")
+def published(image: str) -> str:
+    """The image in the local registry, by digest."""
+    return push(image, "supply-chain")
+
+
+@pytest.fixture(scope="module")
+def oci_archive(published: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The published image as an OCI archive: what the pipeline's scan and SBOM read."""
+    tar = tmp_path_factory.mktemp("oci") / "image.tar"
+    source = ("--src-tls-verify=false", f"docker://{published}")
+    run([tool("skopeo"), "copy", "--quiet", *source, f"oci-archive:{tar}"])
+    return str(tar)
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A cosign key pair, handed over as the pipeline hands it: in variables."""
+    folder = tmp_path_factory.mktemp("cosign")
+    env = {"COSIGN_PASSWORD": "container-test-only"}
+    run([tool("cosign"), "generate-key-pair", "--output-key-prefix", str(folder / "ci")], env=env)
+    env["COSIGN_PRIVATE_KEY"] = (folder / "ci.key").read_text()
+    return {**env, "public": str(folder / "ci.pub")}
+
+
+@pytest.fixture(scope="module")
+def signed(published: str, keys: dict[str, str], commands: types.ModuleType) -> str:
+    """The published digest, signed with the key pair (no transparency log offline)."""
+    sign = commands.cosign_sign(published, keyless=False)
+    run([tool("cosign"), *sign[1:], *COSIGN_SIGN_OFFLINE], env=keys)
+    return published
+
+
+def verify(commands: types.ModuleType, image: str, public_key: str) -> int:
+    """cosign verify's exit code for `image` against `public_key`."""
+    argv = commands.cosign_verify(image, key=public_key)
+    return run([tool("cosign"), *argv[1:], *COSIGN_VERIFY_OFFLINE], check=False).returncode
+
+
+def with_option(argv: list[str], flag: str, value: str) -> list[str]:
+    """`argv` with the value after `flag` replaced."""
+    at = argv.index(flag) + 1
+    return [*argv[:at], value, *argv[at + 1 :]]
+
+
+def test_publish_yields_a_digest_reference(published: str, commands: types.ModuleType) -> None:
+    """The push is addressed by content, as the pipeline's publish returns it."""
+    assert re.fullmatch(rf"{re.escape(REPOSITORY)}@sha256:[0-9a-f]{{64}}", published)
+    assert commands.require_digest(published) == published
+
+
+def test_trivy_finds_no_misconfiguration_or_secret(
+    image_tar: Path, commands: types.ModuleType, tmp_path: Path
+) -> None:
+    """Before any push, Trivy's misconfig and secret scanners find nothing in the image."""
+    report = tmp_path / "trivy.json"
+    argv = commands.trivy_image(str(image_tar), str(report))
+    argv = with_option(argv, "--scanners", "misconfig,secret")
+    argv = with_option(argv, "--cache-dir", str(tmp_path / "cache"))
+    argv = with_option(argv, "--ignorefile", accepted_findings(tmp_path))
+    run([tool("trivy"), *argv[1:], *TRIVY_OFFLINE], timeout=600)
+    assert pipeline_module("policy").parse_report(report.read_text()) == []
+    assert any(r["Class"] == "config" for r in json.loads(report.read_text())["Results"])
+
+
+def test_syft_sbom_lists_the_locked_dependencies(
+    oci_archive: str, commands: types.ModuleType, tmp_path: Path
+) -> None:
+    """The SPDX SBOM names the service and each locked package at its locked version."""
+    sbom = tmp_path / "sbom.spdx.json"
+    argv = commands.syft_sbom(oci_archive, str(sbom))
+    run([tool("syft"), *argv[1:]], env={"SYFT_CHECK_FOR_APP_UPDATE": "false"}, timeout=600)
+    document = json.loads(sbom.read_text())
+    found = {(p["name"], p.get("versionInfo")) for p in document["packages"]}
+    assert document["spdxVersion"] == "SPDX-2.3"
+    assert {("hello-world-api", "0.1.0"), *locked("litestar", "granian", "asyncpg")} <= found
+
+
+def test_cosign_verifies_the_signed_digest(
+    signed: str, keys: dict[str, str], commands: types.ModuleType
+) -> None:
+    """The signature on the published digest verifies with the public key."""
+    assert verify(commands, signed, keys["public"]) == 0
+
+
+def test_cosign_rejects_a_digest_pushed_over_the_signed_tag(
+    signed: str, keys: dict[str, str], commands: types.ModuleType
+) -> None:
+    """Someone pushes other content under the same tag: its digest carries no signature."""
+    tampered = push(BASE_IMAGE, "supply-chain")
+    assert tampered != signed
+    assert verify(commands, tampered, keys["public"]) != 0
+
+
+def test_cosign_rejects_a_signature_checked_with_another_key(
+    signed: str, commands: types.ModuleType, tmp_path: Path
+) -> None:
+    """A public key that did not sign the digest does not verify it."""
+    other = ("--output-key-prefix", str(tmp_path / "other"))
+    run([tool("cosign"), "generate-key-pair", *other], env={"COSIGN_PASSWORD": ""})
+    assert verify(commands, signed, str(tmp_path / "other.pub")) != 0
+
+
+def accepted_findings(tmp_path: Path) -> str:
+    """The repository's .trivyignore, or an empty one, as the pipeline's scan mounts it."""
+    ignore = ROOT / ".trivyignore"
+    if not ignore.exists():
+        ignore = tmp_path / ".trivyignore"
+        ignore.touch()
+    return str(ignore)
+
+
+def locked(*names: str) -> set[tuple[str, str]]:
+    """(name, version) of packages pinned in requirements.lock."""
+    lock = (ROOT / "requirements.lock").read_text()
+    pins = dict(re.findall(r"^([a-z0-9-]+)==([^\s;]+)", lock, flags=re.MULTILINE))
+    return {(name, pins[name]) for name in names}
