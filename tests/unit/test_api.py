@@ -37,7 +37,9 @@ def test_greeting_defaults_to_world(client: Client) -> None:
 
 def test_greeting_uses_the_name(client: Client) -> None:
     """A name of any script is greeted."""
-    assert client.get("/api/v1/greeting", params={"name": "Zoë"}).json() == {"message": "Hello, Zoë!"}
+    assert client.get("/api/v1/greeting", params={"name": "Zoë"}).json() == {
+        "message": "Hello, Zoë!"
+    }
 
 
 def test_created_greetings_can_be_listed_in_pages(client: Client) -> None:
@@ -61,7 +63,9 @@ def test_location_points_at_the_created_greeting(client: Client) -> None:
     ("method", "path", "status"),
     [("get", "/nope", 404), ("delete", "/health/live", 405), ("get", "/api/v1/greetings/0", 400)],
 )
-def test_router_errors_are_problem_documents(client: Client, method: str, path: str, status: int) -> None:
+def test_router_errors_are_problem_documents(
+    client: Client, method: str, path: str, status: int
+) -> None:
     """404, 405 and bad path parameters are application/problem+json."""
     response = client.request(method.upper(), path)
     assert response.status_code == status
@@ -85,7 +89,9 @@ def test_an_unexpected_error_is_a_500_problem_without_internals(
     assert "Traceback" not in response.text
 
 
-def test_an_unreachable_database_is_a_503_problem(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreachable_database_is_a_503_problem(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A connection failure answers 503 with Retry-After, not 500."""
 
     async def refused(*_: object) -> None:

@@ -39,7 +39,9 @@ def test_an_unsafe_request_id_is_replaced(client: Client) -> None:
 
 def _cors_client(tmp_path: Path, origins: str) -> Client:
     url = f"sqlite+aiosqlite:///{tmp_path / 'cors.db'}"
-    return TestClient(create_app(Settings.from_env({"DATABASE_URL": url, "ALLOWED_ORIGINS": origins})))
+    return TestClient(
+        create_app(Settings.from_env({"DATABASE_URL": url, "ALLOWED_ORIGINS": origins}))
+    )
 
 
 def test_cors_allows_exactly_the_configured_origins(tmp_path: Path) -> None:

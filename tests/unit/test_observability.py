@@ -47,7 +47,9 @@ def test_latency_histogram_in_flight_pool_and_build_info_are_exported(client: Cl
     """The histogram, the in-flight gauge, pool state and the build are on /metrics."""
     client.get("/health/live")
     text = client.get("/metrics").text
-    assert 'http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health/live"' in text
+    assert (
+        'http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health/live"' in text
+    )
     assert "http_requests_in_flight 1.0" in text  # the scrape itself is in flight
     assert 'db_pool_connections{state="checked_out"}' in text
     assert 'hello_api_build_info{git_sha="unknown"' in text
@@ -66,8 +68,14 @@ def test_one_json_log_line_per_request_with_its_ids(
     client.get("/api/v1/greeting", headers={"X-Request-ID": "req-1"})
     (line,) = [line for line in json_lines(capfd) if line["event"] == "request"]
     assert line | {"duration_ms": 0, "timestamp": ""} == {
-        "event": "request", "level": "info", "method": "GET", "route": "/api/v1/greeting",
-        "path": "/api/v1/greeting", "status": 200, "duration_ms": 0, "request_id": "req-1",
+        "event": "request",
+        "level": "info",
+        "method": "GET",
+        "route": "/api/v1/greeting",
+        "path": "/api/v1/greeting",
+        "status": 200,
+        "duration_ms": 0,
+        "request_id": "req-1",
         "timestamp": "",
     }
 
@@ -79,7 +87,12 @@ def test_app_logs_carry_the_bound_ids(capfd: pytest.CaptureFixture[str]) -> None
     structlog.get_logger("t").info("hello", answer=42)
     structlog.contextvars.clear_contextvars()
     (line,) = json_lines(capfd)
-    assert (line["event"], line["request_id"], line["answer"], line["level"]) == ("hello", "r-9", 42, "info")
+    assert (line["event"], line["request_id"], line["answer"], line["level"]) == (
+        "hello",
+        "r-9",
+        42,
+        "info",
+    )
     assert line["timestamp"].endswith("Z")
 
 
@@ -99,7 +112,9 @@ def by_kind(exporter: InMemorySpanExporter) -> dict[str, list[ReadableSpan]]:
     return found
 
 
-def test_a_request_span_parents_the_database_spans(spans: tuple[Client, InMemorySpanExporter]) -> None:
+def test_a_request_span_parents_the_database_spans(
+    spans: tuple[Client, InMemorySpanExporter],
+) -> None:
     """GET /greetings/{id} makes a server span named by route, with SQL spans inside it."""
     client, exporter = spans
     exporter.clear()
@@ -123,7 +138,9 @@ def test_an_incoming_traceparent_continues_the_trace(
     client.get("/health/live", headers=headers)
     (server,) = by_kind(exporter)["SERVER"][-1:]
     assert format(server.context.trace_id, "032x") == trace_id
-    assert [line["trace_id"] for line in json_lines(capfd) if line["event"] == "request"] == [trace_id]
+    assert [line["trace_id"] for line in json_lines(capfd) if line["event"] == "request"] == [
+        trace_id
+    ]
 
 
 def test_tracing_is_off_without_an_endpoint() -> None:
@@ -133,7 +150,9 @@ def test_tracing_is_off_without_an_endpoint() -> None:
     assert not tracing.enabled({"OTEL_EXPORTER_OTLP_ENDPOINT": "x", "OTEL_SDK_DISABLED": "true"})
 
 
-def test_the_service_name_defaults_but_otel_service_name_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_service_name_defaults_but_otel_service_name_wins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Spans say hello-api unless OTEL_SERVICE_NAME names the service otherwise."""
     assert service_name() == "hello-api"
     monkeypatch.setenv("OTEL_SERVICE_NAME", "greeter-eu")

@@ -32,7 +32,12 @@ def test_db_parts_build_an_asyncpg_url_with_the_password_escaped() -> None:
     env = {"DB_HOST": "db", "DB_PORT": "6432", "DB_NAME": "hello", "DB_USER": "app"}
     settings = Settings.from_env(env | {"DB_PASSWORD": "p@ss/word", "DB_POOL_SIZE": "9"})
     url = settings.database.url
-    assert (url.drivername, url.host, url.port, url.database) == ("postgresql+asyncpg", "db", 6432, "hello")
+    assert (url.drivername, url.host, url.port, url.database) == (
+        "postgresql+asyncpg",
+        "db",
+        6432,
+        "hello",
+    )
     assert url.password == "p@ss/word"
     assert settings.database.pool_size == 9
 
