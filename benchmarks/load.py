@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +25,18 @@ class Load:
     errors: int
 
 
-def wrk(url: str, *, seconds: int, connections: int, cpu: str, post: bool = False) -> Load:
+def wrk(
+    url: str,
+    *,
+    seconds: int,
+    connections: int,
+    cpu: str,
+    post: bool = False,
+    headers: Sequence[str] = HEADERS,
+) -> Load:
     """Drive ``url`` with wrk (one thread, pinned to ``cpu``) and parse its report."""
     cmd = ["taskset", "-c", cpu, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    for header in HEADERS:
+    for header in headers:
         cmd += ["-H", header]
     if post:
         cmd += ["-s", str(POST_SCRIPT)]

@@ -61,7 +61,7 @@ def _package(name: str) -> str:
         return "?"
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
     return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
 
 
@@ -79,7 +79,7 @@ def _target_row(target: Any, m: dict[str, float]) -> list[object]:
     has_latency = m["p99"] > 0  # pgbench reports throughput only
     return [
         target.name,
-        _number(m["rps"]),
+        number(m["rps"]),
         f"{m['p50']:.1f}" if has_latency else "-",
         f"{m['p99']:.1f}" if has_latency else "-",
         f"{m['rss']:.0f} / {m['rss_tree']:.0f}" if m["rss"] else "-",
@@ -87,7 +87,7 @@ def _target_row(target: Any, m: dict[str, float]) -> list[object]:
         f"{m['cpu_us']:.0f}" if m["cpu_us"] else "-",
         int(m["errors"]),
         int(m["exports"]),
-        ", ".join(_number(s.load.rps) for s in target.samples),
+        ", ".join(number(s.load.rps) for s in target.samples),
     ]
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import shutil
 import statistics
 import subprocess
@@ -96,7 +95,13 @@ class Bench:
             return int(json.load(reply)["exports"])
 
     def measure(
-        self, cmd: list[str], env: dict[str, str], *, cwd: Path = HERE, post: bool = False
+        self,
+        cmd: list[str],
+        env: dict[str, str],
+        *,
+        cwd: Path = HERE,
+        post: bool = False,
+        headers: tuple[str, ...] = load.HEADERS,
     ) -> Sample:
         """Start a server (``{port}`` in ``cmd`` is filled in), warm it up, load it, stop it."""
         port = procs.free_port()
@@ -108,9 +113,10 @@ class Bench:
         try:
             url = f"http://127.0.0.1:{port}{'/api/v1/greetings' if post else GREETING}"
             options = {"connections": self.args.connections, "cpu": self.args.load_cpu}
-            load.wrk(url, seconds=self.args.warmup, post=post, **options)
+            options |= {"post": post, "headers": headers}
+            load.wrk(url, seconds=self.args.warmup, **options)
             cpu = server.cpu_seconds()
-            result = load.wrk(url, seconds=self.args.seconds, post=post, **options)
+            result = load.wrk(url, seconds=self.args.seconds, **options)
             cpu = server.cpu_seconds() - cpu
             rss, tree = server.rss_mib()
         finally:
@@ -133,9 +139,9 @@ def targets(args: argparse.Namespace) -> list[Target]:
     def service(overrides: dict[str, str], *, post: bool = False) -> Callable[[Bench], Sample]:
         return lambda b: b.measure([hello_api(), "serve"], b.service_env(overrides), post=post)
 
-    def bare(*options: str) -> Callable[[Bench], Sample]:
+    def bare(*options: str, post: bool = False) -> Callable[[Bench], Sample]:
         script = [sys.executable, "peers/bare_litestar.py", *options, "--port", "{port}"]
-        return lambda b: b.measure(script, {})
+        return lambda b: b.measure(script, {}, post=post)
 
     def express(b: Bench) -> Sample:
         env = {"ALLOWED_ORIGINS": ORIGIN, "OTEL_SERVICE_NAME": "hello-api-express", **b.otel_env}
@@ -156,6 +162,7 @@ def targets(args: argparse.Namespace) -> list[Target]:
     if not args.skip_db:
         found.append(Target("service POST /api/v1/greetings", service({}, post=True)))
         found.append(Target("pgbench single-row insert", _pgbench))
+        found.append(Target("bare litestar POST, no database", bare(post=True)))
     return found
 
 
@@ -229,6 +236,33 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+@contextmanager
+def session(args: argparse.Namespace) -> Iterator[Bench]:
+    """The database (migrated), the OTLP sink and the log folder, for one whole run."""
+    with ExitStack() as stack:
+        logs = args.logs or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        logs.mkdir(parents=True, exist_ok=True)
+        db = stack.enter_context(postgres.cluster(args.load_cpu))
+        prepare(db, logs)
+        sink_port = procs.free_port()
+        sink = ["taskset", "-c", args.load_cpu, sys.executable, str(HERE / "otlp_sink.py")]
+        stack.enter_context(background([*sink, str(sink_port)], logs / "sink.log"))
+        time.sleep(0.5)
+        yield Bench(args, db, sink_port, logs)
+
+
+def run_passes(bench: Bench, measured: list[Target]) -> list[float]:
+    """Measure every target once per pass, rotating the order; return the load averages seen."""
+    loads: list[float] = []
+    for index in range(bench.args.passes):
+        shift = index % len(measured)
+        for target in measured[shift:] + measured[:shift]:
+            loads.append(float(Path("/proc/loadavg").read_text().split()[0]))
+            target.samples.append(target.run(bench))
+            print(f"pass {index + 1}: {target.name}: {target.samples[-1].load}", file=sys.stderr)
+    return loads
+
+
 def main() -> None:
     """Run every target once per pass, interleaved, and print the report."""
     args = parse_args()
@@ -237,31 +271,9 @@ def main() -> None:
             sys.exit(f"{tool} is missing (apt-get install wrk util-linux nodejs)")
     ensure_express()
     load_before = float(Path("/proc/loadavg").read_text().split()[0])
-    with ExitStack() as stack:
-        logs = args.logs or Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        logs.mkdir(parents=True, exist_ok=True)
-        db = stack.enter_context(postgres.cluster(args.load_cpu))
-        prepare(db, logs)
-        sink_port = procs.free_port()
-        sink = [
-            *shlex.split(f"taskset -c {args.load_cpu}"),
-            sys.executable,
-            str(HERE / "otlp_sink.py"),
-            str(sink_port),
-        ]
-        stack.enter_context(background(sink, logs / "sink.log"))
-        time.sleep(0.5)
-        bench = Bench(args, db, sink_port, logs)
-        measured = targets(args)
-        loads: list[float] = []
-        for index in range(args.passes):
-            order = measured[index % len(measured) :] + measured[: index % len(measured)]
-            for target in order:
-                loads.append(float(Path("/proc/loadavg").read_text().split()[0]))
-                target.samples.append(target.run(bench))
-                print(
-                    f"pass {index + 1}: {target.name}: {target.samples[-1].load}", file=sys.stderr
-                )
+    measured = targets(args)
+    with session(args) as bench:
+        loads = run_passes(bench, measured)
     report.show(measured, args, load_before, statistics.median(loads), max(loads))
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import argparse
 
-from litestar import Litestar, get
+import msgspec
+from litestar import Litestar, get, post
 
 
 @get("/api/v1/greeting", sync_to_thread=False)
@@ -21,13 +22,25 @@ def greeting(name: str = "World") -> dict[str, str]:
     return {"message": f"Hello, {name}!"}
 
 
+class GreetingCreate(msgspec.Struct):
+    """The body of a create: the floor of the service's POST, with no database."""
+
+    name: str
+
+
+@post("/api/v1/greetings", sync_to_thread=False)
+def create(data: GreetingCreate) -> dict[str, object]:
+    """Answer like the service's create would, without storing anything."""
+    return {"id": 1, "name": data.name, "message": f"Hello, {data.name}!"}
+
+
 @get("/health/ready", sync_to_thread=False)
 def ready() -> dict[str, str]:
     """Answer at once: the benchmark times start-up against this."""
     return {"status": "ok"}
 
 
-app = Litestar([greeting, ready], openapi_config=None)
+app = Litestar([greeting, create, ready], openapi_config=None)
 
 
 async def _embedded(port: int) -> None:
