@@ -20,3 +20,5 @@ COSIGN: Final = "gcr.io/projectsigstore/cosign:v2.6.5"
 ALPINE: Final = "alpine:3.22.2"
 # Posts the failure notification to the webhook.
 CURL: Final = "curlimages/curl:8.16.0"
+# Clones, commits and pushes the overlay edit in `deploy` (git and a POSIX shell).
+GIT: Final = "alpine/git:v2.45.1"

@@ -6,6 +6,7 @@ import dagger
 from dagger import DefaultPath, Doc, Ignore, object_type
 
 from pipeline import images
+from pipeline.delivery import Delivery
 from pipeline.run import Run
 
 # An allowlist: only what the steps read is uploaded. The README is part of the
@@ -32,8 +33,8 @@ def _image(name: str, default: str) -> object:
 
 
 @object_type
-class Pipeline(Run):
-    """Test, build, scan, SBOM, publish, sign and verify a Python service."""
+class Pipeline(Run, Delivery):
+    """Test, build, scan, SBOM, publish, sign, verify and deploy a Python service."""
 
     source: Annotated[
         dagger.Directory,
@@ -47,4 +48,5 @@ class Pipeline(Run):
     syft_image: Annotated[str, _image("Syft", images.SYFT)] = images.SYFT
     cosign_image: Annotated[str, _image("Cosign", images.COSIGN)] = images.COSIGN
     alpine_image: Annotated[str, _image("Alpine (shell for cosign)", images.ALPINE)] = images.ALPINE
-    curl_image: Annotated[str, _image("curl (failure webhook)", images.CURL)] = images.CURL
+    curl_image: Annotated[str, _image("curl (webhook, smoke, APIs)", images.CURL)] = images.CURL
+    git_image: Annotated[str, _image("git (deploy)", images.GIT)] = images.GIT

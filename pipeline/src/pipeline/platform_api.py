@@ -1,0 +1,51 @@
+"""The HTTP APIs `deploy` talks to (GitHub pull requests, Argo CD health), pure.
+
+The bearer token is a secret variable ($API_TOKEN); curl reads the header from
+its stdin config, which `printf` (a shell builtin) writes: no argv, no file.
+"""
+
+import json
+import re
+import shlex
+
+
+def api_request(url: str, body: str = "") -> list[str]:
+    """GET `url`, or POST the JSON file `body` to it, with the token from $API_TOKEN."""
+    data = ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", f"@{body}"]
+    curl = ["curl", "-fsS", "--max-time", "30", "--config", "-", *(data if body else []), url]
+    header = 'printf \'header = "Authorization: Bearer %s"\\n\' "$API_TOKEN"'
+    return ["sh", "-ec", f"{header} | {shlex.join(curl)}"]
+
+
+def pulls_url(repository: str) -> str:
+    """The GitHub API's pull requests of a clone URL (https://github.com/OWNER/NAME[.git])."""
+    match = re.fullmatch(r"https://github\.com/([\w.-]+/[\w.-]+?)(?:\.git)?/?", repository)
+    if not match:
+        msg = f"repository must be https://github.com/OWNER/NAME[.git], got {repository!r}"
+        raise ValueError(msg)
+    return f"https://api.github.com/repos/{match[1]}/pulls"
+
+
+def pull_request(head: str, base: str, message: str) -> str:
+    """The create-pull-request payload: the commit message's subject and body."""
+    title, _, body = message.partition("\n")
+    return json.dumps({"title": title, "head": head, "base": base, "body": body.strip()})
+
+
+def pr_url(answer: str) -> str:
+    """The pull request's web address from the API's answer."""
+    return str(json.loads(answer or "{}").get("html_url") or answer)
+
+
+def application_url(server: str, app: str) -> str:
+    """Argo CD's API address of an Application."""
+    if not server.startswith("https://"):
+        msg = f"argocd_server must be an https:// URL, got {server!r}"
+        raise ValueError(msg)
+    return f"{server.rstrip('/')}/api/v1/applications/{app}"
+
+
+def app_health(answer: str) -> str:
+    """The Application's health (Healthy, Progressing, Degraded, ...) from its JSON."""
+    health = (json.loads(answer or "{}").get("status") or {}).get("health") or {}
+    return str(health.get("status") or "Unknown")
