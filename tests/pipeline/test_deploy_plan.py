@@ -16,7 +16,7 @@ from dagger import dag
 from pipeline import delivery, gitops, images
 from tests.pipeline.conftest import CANARIES, ROOT
 from tests.pipeline.fake_engine import Call, FakeEngine
-from tests.pipeline.plan_helpers import argv, secret_vars
+from tests.pipeline.plan_helpers import CLEAN, argv, script_reports, secret_vars
 
 pytestmark = pytest.mark.anyio
 STAGED = "ghcr.io/acme/hello-api@sha256:" + "c" * 64
@@ -81,15 +81,14 @@ async def test_staging_pushes_the_digest_to_the_branch(engine: FakeEngine, pipel
 
 
 async def test_staging_without_an_image_publishes_first(engine: FakeEngine, pipeline: Any) -> None:
-    """No image: the existing publish path (scan, push) gives the digest that is deployed."""
+    """No image: publish (scan, push), then sign, give the digest that is deployed."""
     script(engine)
-    engine.answer(
-        lambda c: c.field == "contents" and str(c.parent.args.get("path")).endswith(".json"),
-        '{"Results": []}',
-    )
-    await deploy(pipeline, "staging", address="ghcr.io/acme/hello-api:1.0")
-    assert len(engine.called("publish")) == 1
-    assert engine.called("publish")[0].seq < pushes(engine)[0].seq
+    script_reports(engine, CLEAN)
+    token = dag.secret("env://COSIGN_KEY")
+    await deploy(pipeline, "staging", address="ghcr.io/acme/hello-api:1.0", oidc_token=token)
+    (publish,) = engine.called("publish")
+    sign = engine.leaf_where(lambda c: "exec cosign sign --yes" in last_exec(c))
+    assert publish.seq < sign.seq < pushes(engine)[0].seq
 
 
 async def test_production_verifies_then_opens_a_pull_request(

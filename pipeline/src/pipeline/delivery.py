@@ -8,7 +8,7 @@ import dagger
 from dagger import Doc, dag, function
 
 from pipeline import gitops, platform_api
-from pipeline.arguments import RegistryPassword, RegistryUser
+from pipeline.arguments import OidcToken, PrivateKey, RegistryPassword, RegistryUser
 from pipeline.base import Transform
 from pipeline.smoke import smoke_command
 from pipeline.supply_chain import GITHUB_ISSUER, SupplyChain
@@ -64,6 +64,7 @@ class Delivery(SupplyChain):
     async def deploy(
         self, env: Env, repository: Repository, token: Token, image: DeployImage = "",
         address: PublishTo = "", username: RegistryUser = "", password: RegistryPassword = None,
+        private_key: PrivateKey = None, oidc_token: OidcToken = None,
         branch: Branch = "main", revision: SourceRevision = "", public_key: PublicKey = None,
         certificate_identity: Identity = "", certificate_oidc_issuer: Issuer = GITHUB_ISSUER,
         wait: Wait = False, argocd_server: ArgoServer = "", argocd_token: ArgoToken = None,
@@ -76,7 +77,8 @@ class Delivery(SupplyChain):
             trust = (public_key, certificate_identity, certificate_oidc_issuer, username, password)
             ref = await self._promotable(repo, *trust)
         else:
-            ref = image or await self._publish_for_staging(address, username, password)
+            keys = {"private_key": private_key, "oidc_token": oidc_token}
+            ref = image or await self._publish_for_staging(address, username, password, keys)
         edited = gitops.edit(await repo.file(gitops.overlay(env)).contents(), ref)
         if edited is None:
             return f"{env} already runs {ref}: nothing to commit"
@@ -139,10 +141,16 @@ class Delivery(SupplyChain):
             raise DeployFailedError(msg) from exc
         return ref
 
-    async def _publish_for_staging(self, address: str, username: str, password: Secret) -> str:
+    async def _publish_for_staging(
+        self, address: str, username: str, password: Secret, keys: dict[str, Secret]
+    ) -> str:
+        """Build, scan and publish; signed when a key or token is given (production verifies)."""
         if not address:
             raise ValueError("staging needs image (name@sha256:...) or address to publish to")
-        return await self.publish(address, username=username, password=password)
+        ref = await self.publish(address, username=username, password=password)
+        if any(keys.values()):
+            await self.sign(ref, **keys, username=username, password=password)
+        return ref
 
     async def _pull_request(self, repo: dagger.Container, repository: str, base: str,
                             token: dagger.Secret, ref: str, revision: str) -> str:  # fmt: skip
