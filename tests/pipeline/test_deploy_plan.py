@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 from dagger import dag
+from pipeline.deploy_steps import DeployFailedError
 
-from pipeline import delivery, gitops, images
+from pipeline import gitops, images
 from tests.pipeline.conftest import CANARIES, ROOT
 from tests.pipeline.fake_engine import Call, FakeEngine
 from tests.pipeline.plan_helpers import CLEAN, argv, script_reports, secret_vars
@@ -115,7 +116,7 @@ async def test_production_verifies_then_opens_a_pull_request(
 async def test_production_refuses_an_unsigned_digest(engine: FakeEngine, pipeline: Any) -> None:
     """cosign verify failing stops production before anything is committed or pushed."""
     script(engine, answers={"cosign verify": Exception("no matching signatures")})
-    with pytest.raises(delivery.DeployFailedError, match=r"production refuses .* did not verify"):
+    with pytest.raises(DeployFailedError, match=r"production refuses .* did not verify"):
         await deploy(pipeline, "production", certificate_identity="https://github.com/acme/.*")
     assert pushes(engine) == []
 
@@ -130,7 +131,7 @@ async def test_the_digest_already_there_is_a_no_op(engine: FakeEngine, pipeline:
 async def test_degraded_rollout_is_reverted_and_fails(engine: FakeEngine, pipeline: Any) -> None:
     """wait follows Argo CD; Degraded pushes a revert of the deploy commit and fails saying so."""
     script(engine, answers={"applications": '{"status": {"health": {"status": "Degraded"}}}'})
-    with pytest.raises(delivery.DeployFailedError, match=r"Degraded.*reverted f{12} on main"):
+    with pytest.raises(DeployFailedError, match=r"Degraded.*reverted f{12} on main"):
         await deploy(pipeline, "staging", image=NEW, wait=True, argocd_server="https://argocd.acme.io",
                      argocd_token=dag.secret("env://COSIGN_KEY"))  # fmt: skip
     assert gitops.reverted(HEAD, "main")[0] in argv(pushes(engine)[-1])
