@@ -55,4 +55,4 @@ def test_unknown_function_prints_the_usage() -> None:
     """A name that is not a function lists the functions instead."""
     done = _run(["deploy-everything"], {})
     assert done.returncode == 2
-    assert "lint|publish|sbom|scan|serve|sign|test|verify" in done.stdout
+    assert "|lint|publish|sbom|scan|serve|sign|smoke|test|verify>" in done.stdout

@@ -12,9 +12,9 @@ import pytest
 
 FUNCTIONS = {
     "lint", "test", "integration", "audit", "build", "build_all", "scan", "sbom",
-    "publish", "sign", "attest", "verify", "ci", "serve",
+    "publish", "sign", "attest", "verify", "ci", "serve", "deploy", "smoke",
 }  # fmt: skip
-SIDE_EFFECTS = {"publish", "sign", "attest", "verify", "ci"}
+SIDE_EFFECTS = {"publish", "sign", "attest", "verify", "ci", "deploy", "smoke"}
 
 
 def _functions(registered: dict[str, Any]) -> dict[str, Any]:
@@ -86,5 +86,5 @@ def test_tool_images_are_overridable_with_pinned_defaults(registered: dict[str, 
     """Each tool image is a constructor argument whose default carries a version tag."""
     args = registered["Pipeline"]["constructor"][0]["args"]
     images = {n: a["defaultValue"] for n, a in args.items() if n.endswith("_image")}
-    assert len(images) == 7
+    assert len(images) == 8
     assert all(":" in v and not v.endswith(':latest"') for v in images.values())

@@ -1,4 +1,4 @@
-"""The GitHub workflow: linted by the real actionlint, valid against the workflow
+"""The GitHub workflows: linted by the real actionlint, valid against the workflow
 schema, and thin (every job is a checkout and one `dagger call`)."""
 
 import subprocess
@@ -10,34 +10,42 @@ import yaml
 
 from tests.pipeline.tools import ROOT, tool
 
-WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
+WORKFLOWS = ROOT / ".github" / "workflows"
+WORKFLOW = WORKFLOWS / "ci.yml"
+# The module function each workflow's jobs call.
+CALLS = {"ci.yml": "ci", "deploy.yml": "deploy"}
+# actionlint (with its shellcheck-style expression checks) and the github-workflows schema.
+LINTERS = {"actionlint": [], "check-jsonschema": ["--builtin-schema", "vendor.github-workflows"]}
 
 
-def _jobs() -> dict[str, Any]:
-    return yaml.safe_load(WORKFLOW.read_text())["jobs"]
+def _jobs(workflow: str = "ci.yml") -> dict[str, Any]:
+    return yaml.safe_load((WORKFLOWS / workflow).read_text())["jobs"]
 
 
-def test_actionlint_passes() -> None:
-    """actionlint (with shellcheck-style expression checks) finds nothing."""
-    done = subprocess.run([tool("actionlint"), str(WORKFLOW)], capture_output=True, text=True)
+def test_every_workflow_is_known() -> None:
+    """Each workflow file is one this suite checks (a new one must be added to CALLS)."""
+    assert sorted(p.name for p in WORKFLOWS.glob("*.y*ml")) == sorted(CALLS)
+
+
+@pytest.mark.parametrize("workflow", sorted(CALLS))
+@pytest.mark.parametrize("linter", sorted(LINTERS))
+def test_the_linters_accept_every_workflow(linter: str, workflow: str) -> None:
+    """actionlint and check-jsonschema find nothing."""
+    argv = [tool(linter), *LINTERS[linter], str(WORKFLOWS / workflow)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_workflow_matches_the_github_schema() -> None:
-    """check-jsonschema's bundled github-workflows schema accepts the file."""
-    args = [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)]
-    done = subprocess.run(args, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-@pytest.mark.parametrize("name", sorted(_jobs()))
-def test_every_job_is_checkout_plus_one_dagger_call(name: str) -> None:
-    """No logic in YAML: checkout, then the pinned Dagger action calling `ci`."""
-    checkout, dagger = _jobs()[name]["steps"]
+@pytest.mark.parametrize(
+    ("workflow", "job"), [(w, j) for w in sorted(CALLS) for j in sorted(_jobs(w))]
+)
+def test_every_job_is_checkout_plus_one_dagger_call(workflow: str, job: str) -> None:
+    """No logic in YAML: checkout, then the pinned Dagger action calling the module."""
+    checkout, dagger = _jobs(workflow)[job]["steps"]
     assert checkout["uses"].startswith("actions/checkout@")
     assert dagger["uses"] == "dagger/dagger-for-github@v8.4.1"
     assert dagger["with"]["version"] == "0.21.11"
-    assert dagger["with"]["call"].split()[0] == "ci"
+    assert dagger["with"]["call"].split()[0] == CALLS[workflow]
 
 
 def test_secrets_reach_the_module_only_as_env_uris() -> None:

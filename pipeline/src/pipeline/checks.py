@@ -2,15 +2,15 @@
 
 from dagger import check, function
 
+from pipeline.arguments import DbPassword
+from pipeline.base import Base
+
 # The outage and SIGTERM tests stop and start a private cluster of their own, so the
 # test container needs the server binaries as well as the `db` service.
 POSTGRES_SERVER = [
     "sh", "-c",
     "apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null",
 ]  # fmt: skip
-
-from pipeline.arguments import DbPassword
-from pipeline.base import Base
 
 
 class Checks(Base):
