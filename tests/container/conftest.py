@@ -6,7 +6,6 @@ Missing engine, base image or tool: the tests skip with the reason, or fail unde
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 from tests.container.engine import (
+    BASE_IMAGE,
     DOCKER,
     ROOT,
     Database,
@@ -29,7 +29,6 @@ from tests.container.engine import (
     start_service,
 )
 
-BASE_IMAGE = os.environ.get("CONTAINER_BASE_IMAGE", "local/python:3.11-bookworm")
 IMAGE = "localhost/hello-api:container-test"
 VERSION = "0.0.0-test"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")

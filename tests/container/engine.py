@@ -21,7 +21,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import missing
+
 ROOT = Path(__file__).resolve().parents[2]
+# scripts/base-image.sh makes it; any Debian image with python3 and venv will do.
+BASE_IMAGE = os.environ.get("CONTAINER_BASE_IMAGE", "local/python:3.11-bookworm")
 # Debian's client: BuildKit builds with DOCKER_BUILDKIT=1 (a newer client on PATH lacks buildx).
 DOCKER = "/usr/bin/docker"
 Completed = subprocess.CompletedProcess[str]
@@ -29,12 +33,9 @@ TOOLS_PATH = f"{ROOT / '.tools' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}
 
 
 def require(ok: bool, reason: str) -> None:
-    """Skip when something the test needs is missing; under CI=true fail instead."""
-    if ok:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
+    """Unless `ok`: skip with `reason`, or fail under CI=true (tests.conftest.missing)."""
+    if not ok:
+        missing(reason)
 
 
 def tool(name: str) -> str:

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.container.conftest import BASE_IMAGE
-from tests.container.engine import ROOT, docker, pipeline_module, require, run, tool
+from tests.container.engine import BASE_IMAGE, ROOT, docker, pipeline_module, require, run, tool
 
 pytestmark = pytest.mark.container
 
