@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import __version__
@@ -34,12 +32,23 @@ def provider(processor: SpanProcessor | None = None) -> TracerProvider:
         attributes["service.name"] = "hello-api"  # OTEL_SERVICE_NAME wins when set
     resource = Resource.create(attributes)
     tracer_provider = TracerProvider(resource=resource)
-    tracer_provider.add_span_processor(processor or BatchSpanProcessor(OTLPSpanExporter()))
+    tracer_provider.add_span_processor(processor or BatchSpanProcessor(_otlp_exporter()))
     return tracer_provider
+
+
+def _otlp_exporter() -> SpanExporter:
+    # Imported only when tracing is on: protobuf and the exporter cost start-up time.
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter,
+    )
+
+    return OTLPSpanExporter()
 
 
 def instrument_database(engine: AsyncEngine, tracer_provider: TracerProvider) -> None:
     """A span per SQL statement, children of the request's span."""
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
     SQLAlchemyInstrumentor().instrument(
         engine=engine.sync_engine,
         tracer_provider=tracer_provider,
@@ -51,4 +60,6 @@ def instrument_database(engine: AsyncEngine, tracer_provider: TracerProvider) ->
 
 def uninstrument_database() -> None:
     """Undo instrument_database (at shutdown)."""
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
     SQLAlchemyInstrumentor().uninstrument()
