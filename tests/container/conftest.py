@@ -52,6 +52,7 @@ def image(engine: None) -> str:
         version=VERSION,
         revision=sha.stdout.decode().strip() or "unknown",
         created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        source_url="https://github.com/example/hello-world-api",
     )
     build_args = [arg for key, value in labels.items() for arg in ("--build-arg", f"{key}={value}")]
     docker("build", "--quiet", *build_args, "--tag", IMAGE, str(ROOT), timeout=900)

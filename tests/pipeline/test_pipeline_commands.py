@@ -65,3 +65,17 @@ def test_build_args_leave_empty_values_to_the_dockerfile() -> None:
     """An empty CREATED keeps the Dockerfile's default."""
     args = commands.build_args(base_image="py:3.11", version="1", revision="abc", created="")
     assert args == {"BASE_IMAGE": "py:3.11", "VERSION": "1", "GIT_SHA": "abc"}
+
+
+def test_build_args_label_the_source_repository() -> None:
+    """SOURCE feeds the org.opencontainers.image.source label."""
+    args = commands.build_args(
+        base_image="b", version="1", revision="abc", created="", source_url="https://x/r"
+    )
+    assert args["SOURCE"] == "https://x/r"
+
+
+def test_trivy_image_also_checks_the_image_config() -> None:
+    """Misconfigurations and secrets in the image's config (e.g. ENV) are scanned too."""
+    args = commands.trivy_image("image.tar", "out/image.json")
+    assert args[args.index("--image-config-scanners") + 1] == "misconfig,secret"

@@ -14,6 +14,9 @@ Platforms = Annotated[
 ]
 Version = Annotated[str, Doc('Version label and VERSION build argument. Default "dev".')]
 Revision = Annotated[str, Doc('Git revision (GIT_SHA build argument, summary). Default "unknown".')]
+SourceUrl = Annotated[
+    str, Doc('Repository URL for the image\'s source label (SOURCE build argument). Default "".')
+]
 Created = Annotated[str, Doc('RFC 3339 build time (CREATED build argument). Default "": unset.')]
 Severity = Annotated[
     str,

@@ -16,8 +16,9 @@ DIGEST_MARK = "@sha256:"
 def trivy_image(
     tarball: str, report: str, *, ignore_unfixed: bool = False, cache_dir: str = TRIVY_CACHE
 ) -> list[str]:
-    """Scan an image tarball for vulnerabilities and secrets into a JSON report."""
+    """Scan an image tarball (vulnerabilities, secrets; config: misconfig) into a JSON report."""
     args = ["trivy", "image", "--input", tarball, "--scanners", "vuln,secret"]
+    args += ["--image-config-scanners", "misconfig,secret"]
     return [*args, *_trivy_common(report, cache_dir), *_unfixed(ignore_unfixed)]
 
 
@@ -115,7 +116,10 @@ def registry_host(address: str) -> str:
     )
 
 
-def build_args(*, base_image: str, version: str, revision: str, created: str) -> dict[str, str]:
+def build_args(
+    *, base_image: str, version: str, revision: str, created: str, source_url: str = ""
+) -> dict[str, str]:
     """The Dockerfile's build arguments; empty values keep the Dockerfile's defaults."""
     args = {"BASE_IMAGE": base_image, "VERSION": version, "GIT_SHA": revision, "CREATED": created}
+    args["SOURCE"] = source_url
     return {name: value for name, value in args.items() if value}

@@ -4,7 +4,7 @@ import dagger
 from dagger import dag, function
 
 from pipeline import commands
-from pipeline.arguments import Created, Platform, Platforms, Revision, Version
+from pipeline.arguments import Created, Platform, Platforms, Revision, SourceUrl, Version
 from pipeline.base import Base
 
 
@@ -18,10 +18,15 @@ class ImageSteps(Base):
         version: Version = "dev",
         revision: Revision = "unknown",
         created: Created = "",
+        source_url: SourceUrl = "",
     ) -> dagger.Container:
         """Build the service image from the repository's Dockerfile."""
         args = commands.build_args(
-            base_image=self.python_image, version=version, revision=revision, created=created
+            base_image=self.python_image,
+            version=version,
+            revision=revision,
+            created=created,
+            source_url=source_url,
         )
         return self.source.docker_build(
             platform=dagger.Platform(platform) if platform else None,
@@ -35,9 +40,10 @@ class ImageSteps(Base):
         version: Version = "dev",
         revision: Revision = "unknown",
         created: Created = "",
+        source_url: SourceUrl = "",
     ) -> list[dagger.Container]:
         """Build one image per platform (the variants of one multi-platform index)."""
-        return [self.build(p, version, revision, created) for p in platforms or [""]]
+        return [self.build(p, version, revision, created, source_url) for p in platforms or [""]]
 
     @function
     def sbom(self, platform: Platform = "") -> dagger.File:

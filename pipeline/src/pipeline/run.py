@@ -21,6 +21,7 @@ from pipeline.arguments import (
     RegistryUser,
     Revision,
     Severity,
+    SourceUrl,
     Version,
 )
 from pipeline.checks import Checks
@@ -82,6 +83,7 @@ class Run(SupplyChain, Checks):
         version: Version = "dev",
         revision: Revision = "unknown",
         created: Created = "",
+        source_url: SourceUrl = "",
         severity: Severity = "HIGH",
         ignore_unfixed: IgnoreUnfixed = True,
         run_url: Annotated[str, Doc('Link to this run, for the notification. Default "".')] = "",
@@ -92,7 +94,7 @@ class Run(SupplyChain, Checks):
     ) -> CiReport:
         """Lint, audit, test while building; scan, SBOM; with an address publish, sign, attest."""
         record = Record()
-        variants = self.build_all(platforms, version, revision, created)
+        variants = self.build_all(platforms, version, revision, created, source_url)
         async with anyio.create_task_group() as group:
             group.start_soon(record.run, "lint", self.lint())
             group.start_soon(record.run, "test", self.test())
