@@ -73,15 +73,20 @@ def test_router_errors_are_problem_documents(
     assert response.json()["instance"] == path
 
 
+def failing_lookup(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    """Make reading a greeting raise `error` (fault injection at the repository)."""
+
+    async def fail(*_: object) -> None:
+        raise error
+
+    monkeypatch.setattr(repository, "get", fail)
+
+
 def test_an_unexpected_error_is_a_500_problem_without_internals(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A bug answers 500 problem+json; its message and traceback stay in the logs."""
-
-    async def broken(*_: object) -> None:
-        raise RuntimeError("secret internal detail")
-
-    monkeypatch.setattr(repository, "get", broken)
+    failing_lookup(monkeypatch, RuntimeError("secret internal detail"))
     response = client.get("/api/v1/greetings/1")
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
@@ -93,11 +98,7 @@ def test_an_unreachable_database_is_a_503_problem(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A connection failure answers 503 with Retry-After, not 500."""
-
-    async def refused(*_: object) -> None:
-        raise ConnectionRefusedError("db down")
-
-    monkeypatch.setattr(repository, "get", refused)
+    failing_lookup(monkeypatch, ConnectionRefusedError("db down"))
     response = client.get("/api/v1/greetings/1")
     assert (response.status_code, response.headers["retry-after"]) == (503, "1")
 
