@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.app import create_app
 from service.settings import Settings, database_settings
@@ -35,19 +38,53 @@ def postgres_cluster() -> Iterator[Cluster]:
 
 
 @pytest.fixture(scope="session")
-def database_url(request: pytest.FixtureRequest) -> str:
-    """The database under test, migrated with the real `hello-api migrate` command."""
-    given = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DB_HOST")
-    if given:
-        env = dict(os.environ)
-        if os.environ.get("TEST_DATABASE_URL"):
-            env["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
-        url = database_settings(env, required=True).url.render_as_string(hide_password=False)
-    else:
-        cluster: Cluster = request.getfixturevalue("postgres_cluster")
-        url = cluster.create_database(f"hello_{uuid.uuid4().hex[:8]}")
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The database under test, migrated with the real `hello-api migrate` command.
+
+    TEST_DATABASE_URL is used as it is (its greetings are emptied between tests).
+    DATABASE_URL or DB_* name a server: the tests make a scratch database there and
+    drop it afterwards, so nobody's data is touched. Otherwise a throw-away cluster.
+    """
+    if explicit := os.environ.get("TEST_DATABASE_URL"):
+        url = database_settings({"DATABASE_URL": explicit}, required=True).url
+        migrate(url.render_as_string(hide_password=False))
+        yield url.render_as_string(hide_password=False)
+        return
+    if os.environ.get("DATABASE_URL") or os.environ.get("DB_HOST"):
+        server = database_settings(os.environ, required=True).url
+        with scratch_database(server) as url:
+            migrate(url)
+            yield url
+        return
+    cluster: Cluster = request.getfixturevalue("postgres_cluster")
+    url = cluster.create_database(f"hello_{uuid.uuid4().hex[:8]}")
     migrate(url)
-    return url
+    yield url
+
+
+@contextmanager
+def scratch_database(server: URL) -> Iterator[str]:
+    """CREATE DATABASE on the given server for this run; DROP it at the end."""
+    name = f"hello_test_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(
+        server.set(drivername="postgresql+asyncpg"), isolation_level="AUTOCOMMIT"
+    )
+    run_sync(admin, f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        run_sync(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_sync(engine: AsyncEngine, statement: str) -> None:
+    """One statement on a fresh event loop (session fixtures are synchronous)."""
+
+    async def execute() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(execute())
 
 
 def migrate(url: str) -> None:
