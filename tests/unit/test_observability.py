@@ -163,3 +163,12 @@ def service_name() -> object:
     provider = tracing.provider(SimpleSpanProcessor(InMemorySpanExporter()))
     provider.shutdown()
     return provider.resource.attributes["service.name"]
+
+
+def test_the_sampler_comes_from_otel_traces_sampler(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The production sampler (parent-based, 10%) is set by the standard variables."""
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0.1")
+    provider = tracing.provider(SimpleSpanProcessor(InMemorySpanExporter()))
+    provider.shutdown()
+    assert "TraceIdRatioBased{0.1}" in provider.sampler.get_description()
