@@ -24,6 +24,7 @@ EVERYTHING_OFF = {"OTEL_SDK_DISABLED": "true", "LOG_LEVEL": "warning", "ALLOWED_
 CASES: tuple[tuple[str, dict[str, str], tuple[str, ...]], ...] = (
     ("production", {}, (ORIGIN, GZIP)),
     ("tracing off (OTEL_SDK_DISABLED)", {"OTEL_SDK_DISABLED": "true"}, (ORIGIN, GZIP)),
+    ("tracing on, nothing sampled (ratio 0)", {"OTEL_TRACES_SAMPLER_ARG": "0"}, (ORIGIN, GZIP)),
     ("request log off (LOG_LEVEL=warning)", {"LOG_LEVEL": "warning"}, (ORIGIN, GZIP)),
     ("CORS off (no ALLOWED_ORIGINS)", {"ALLOWED_ORIGINS": ""}, (ORIGIN, GZIP)),
     ("client sends no Origin", {}, (GZIP,)),
