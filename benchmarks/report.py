@@ -41,6 +41,7 @@ def _metrics(target: Any) -> dict[str, float]:
         "rss": max(s.rss_mib for s in samples),
         "rss_tree": max(s.rss_tree_mib for s in samples),
         "ready": max(s.ready_s for s in samples),
+        "ready_median": median(s.ready_s for s in samples),
         "errors": sum(s.load.errors for s in samples),
         "exports": sum(s.exports for s in samples),
         "cpu_us": median(s.cpu_us for s in samples),
@@ -70,7 +71,7 @@ def _row(cells: Sequence[object]) -> str:
 
 
 COLUMNS = (
-    "target", "req/s", "p50 ms", "p99 ms", "RSS MiB (worker / all)", "ready s",
+    "target", "req/s", "p50 ms", "p99 ms", "RSS MiB (worker / all)", "ready s (median / max)",
     "CPU us/req", "errors", "OTLP batches", "req/s per pass",
 )  # fmt: skip
 
@@ -83,7 +84,7 @@ def _target_row(target: Any, m: dict[str, float]) -> list[object]:
         f"{m['p50']:.1f}" if has_latency else "-",
         f"{m['p99']:.1f}" if has_latency else "-",
         f"{m['rss']:.0f} / {m['rss_tree']:.0f}" if m["rss"] else "-",
-        f"{m['ready']:.2f}" if m["ready"] else "-",
+        f"{m['ready_median']:.2f} / {m['ready']:.2f}" if m["ready"] else "-",
         f"{m['cpu_us']:.0f}" if m["cpu_us"] else "-",
         int(m["errors"]),
         int(m["exports"]),
