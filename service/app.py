@@ -15,14 +15,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service import __version__
-from service.db import Database, connect, provide_session
+from service.db import Database, connect, provide_connection
 from service.greetings.routes import GreetingController
 from service.health import HealthController, Lifecycle
 from service.observability import logging, tracing
 from service.observability.metrics import Metrics
 from service.observability.middleware import ObservabilityMiddleware
 from service.problems import EXCEPTION_HANDLERS
-from service.security import compression, cors, security_headers
+from service.security import Cors, security_headers
 from service.settings import Settings
 
 
@@ -51,8 +51,6 @@ def create_app(
         route_handlers=[HealthController, GreetingController, metrics_endpoint],
         dependencies=_dependencies(),
         exception_handlers=EXCEPTION_HANDLERS,
-        cors_config=cors(settings.allowed_origins),
-        compression_config=compression(),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Hello-World API", version=__version__, path="/schema"),
         lifespan=[_lifespan],
@@ -64,7 +62,13 @@ def create_app(
     # Wrap the whole handler, as Litestar does for its own OpenTelemetry middleware,
     # so requests the router rejects (404/405) are measured and logged as well.
     app.asgi_handler = ObservabilityMiddleware(
-        app.asgi_handler, metrics, tracer, security_headers(), security_headers(docs=True)
+        app.asgi_handler,
+        metrics,
+        tracer,
+        logging.AccessLog(settings.log_level),
+        security_headers(),
+        security_headers(docs=True),
+        Cors.for_origins(settings.allowed_origins),
     )
     return app
 
@@ -81,7 +85,7 @@ def _dependencies() -> dict[str, Provide]:
     return {
         "database": Provide(_database, sync_to_thread=False),
         "lifecycle": Provide(_lifecycle, sync_to_thread=False),
-        "db_session": Provide(provide_session),
+        "db": Provide(provide_connection),
     }
 
 

@@ -9,12 +9,7 @@ from typing import Any
 
 from litestar.di import NamedDependency
 from sqlalchemy import BigInteger, DateTime, Integer, String, text
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from service.settings import DatabaseSettings
@@ -43,10 +38,9 @@ class Greeting(Base):
 
 @dataclass(frozen=True, slots=True)
 class Database:
-    """The engine and the session factory, kept on the app's state."""
+    """The engine, kept on the app's state."""
 
     engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
 
     async def ping(self) -> None:
         """Run `SELECT 1`; raises when the database does not answer."""
@@ -67,9 +61,15 @@ class Database:
 
 
 def connect(settings: DatabaseSettings) -> Database:
-    """Create the engine (no connection is opened until first use)."""
-    engine = create_async_engine(settings.url, **_engine_options(settings))
-    return Database(engine=engine, sessions=async_sessionmaker(engine, expire_on_commit=False))
+    """Create the engine (no connection is opened until first use).
+
+    Autocommit: every operation of the service is a single statement, atomic by itself,
+    so no BEGIN/COMMIT round trips are spent around it.
+    """
+    engine = create_async_engine(
+        settings.url, isolation_level="AUTOCOMMIT", **_engine_options(settings)
+    )
+    return Database(engine=engine)
 
 
 def _engine_options(settings: DatabaseSettings) -> dict[str, Any]:
@@ -84,7 +84,9 @@ def _engine_options(settings: DatabaseSettings) -> dict[str, Any]:
     }
 
 
-async def provide_session(database: NamedDependency[Database]) -> AsyncIterator[AsyncSession]:
-    """Litestar dependency: one session per request, committed by the handler."""
-    async with database.sessions() as session:
-        yield session
+async def provide_connection(
+    database: NamedDependency[Database],
+) -> AsyncIterator[AsyncConnection]:
+    """Litestar dependency: a pooled connection for the request, returned after it."""
+    async with database.engine.connect() as connection:
+        yield connection

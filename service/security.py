@@ -1,9 +1,8 @@
-"""Response headers helmet sets by default, and the CORS and compression policies."""
+"""Response headers helmet sets by default, and the CORS policy."""
 
 from __future__ import annotations
 
-from litestar.config.compression import CompressionConfig
-from litestar.config.cors import CORSConfig
+from dataclasses import dataclass
 
 # helmet 8's defaults. No X-Powered-By: nothing here sets one.
 CONTENT_SECURITY_POLICY = (
@@ -30,7 +29,6 @@ HELMET_HEADERS = {
     "x-permitted-cross-domain-policies": "none",
     "x-xss-protection": "0",
 }
-COMPRESSION_MIN_BYTES = 1024
 
 
 def security_headers(*, docs: bool = False) -> list[tuple[bytes, bytes]]:
@@ -40,21 +38,45 @@ def security_headers(*, docs: bool = False) -> list[tuple[bytes, bytes]]:
     return [(name.encode(), value.encode()) for name, value in pairs.items()]
 
 
-def cors(allowed_origins: tuple[str, ...]) -> CORSConfig | None:
-    """CORS for exactly these origins; None (no CORS headers at all) when there are none."""
-    if not allowed_origins:
-        return None
-    return CORSConfig(
-        allow_origins=list(allowed_origins),
-        allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Content-Type", "Idempotency-Key", "X-Request-ID", "traceparent"],
-        expose_headers=["Location", "X-Request-ID", "Idempotent-Replayed"],
-        max_age=600,
-    )
+@dataclass(frozen=True)
+class Cors:
+    """CORS for exactly the configured origins, with every header encoded at start-up.
 
+    Litestar's CORS middleware rebuilds header objects on every response (~40 us a
+    request, benchmarks/); this answers the same questions from precomputed bytes.
+    """
 
-def compression() -> CompressionConfig:
-    """gzip for bodies of 1 KiB or more, at level 6 (level 9 costs time for ~1% size)."""
-    return CompressionConfig(
-        backend="gzip", minimum_size=COMPRESSION_MIN_BYTES, gzip_compress_level=6
-    )
+    origins: frozenset[bytes]
+    methods: bytes = b"GET, POST, OPTIONS"
+    allow_headers: bytes = b"content-type, idempotency-key, x-request-id, traceparent"
+    expose_headers: bytes = b"location, x-request-id, idempotent-replayed"
+    max_age: bytes = b"600"
+
+    @classmethod
+    def for_origins(cls, allowed_origins: tuple[str, ...]) -> Cors | None:
+        """The policy, or None (no CORS headers at all) when no origin is allowed."""
+        return cls(frozenset(o.encode() for o in allowed_origins)) if allowed_origins else None
+
+    def response_headers(self, origin: bytes | None) -> list[tuple[bytes, bytes]]:
+        """Headers for an actual request from `origin` (none for a foreign origin)."""
+        if origin not in self.origins:
+            return []
+        assert origin is not None  # noqa: S101  (None is never an allowed origin)
+        return [
+            (b"access-control-allow-origin", origin),
+            (b"access-control-expose-headers", self.expose_headers),
+            (b"vary", b"origin"),
+        ]
+
+    def preflight_headers(self, origin: bytes | None) -> list[tuple[bytes, bytes]]:
+        """Headers of the 204 answering a preflight from an allowed `origin`."""
+        if origin not in self.origins:
+            return []
+        assert origin is not None  # noqa: S101  (None is never an allowed origin)
+        return [
+            (b"access-control-allow-origin", origin),
+            (b"access-control-allow-methods", self.methods),
+            (b"access-control-allow-headers", self.allow_headers),
+            (b"access-control-max-age", self.max_age),
+            (b"vary", b"origin"),
+        ]

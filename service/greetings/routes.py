@@ -10,9 +10,9 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.db import Greeting
 from service.greetings import repository
 from service.greetings.schemas import (
     NAME_MAX,
@@ -51,7 +51,7 @@ class GreetingController(Controller):
     async def create_greeting(
         self,
         data: JSONBody[GreetingCreate],
-        db_session: NamedDependency[AsyncSession],
+        db: NamedDependency[AsyncConnection],
         request: Request[Any, Any, Any],
         idempotency_key: Annotated[
             str | None,
@@ -59,14 +59,14 @@ class GreetingController(Controller):
         ] = None,
     ) -> Response[GreetingRead]:
         """Store a greeting; a retry with the same Idempotency-Key returns the first one."""
-        greeting, created = await repository.create(db_session, data.name, idempotency_key)
-        if greeting.name != data.name:
+        greeting, created = await repository.create(db, data.name, idempotency_key)
+        if greeting["name"] != data.name:
             raise HTTPException(
                 status_code=422,
                 detail="Idempotency-Key was already used with a different request body",
             )
         # A relative reference: correct behind any proxy, whatever Host it was called as.
-        headers = {"Location": request.app.route_reverse("greeting", greeting_id=greeting.id)}
+        headers = {"Location": request.app.route_reverse("greeting", greeting_id=greeting["id"])}
         if not created:
             headers["Idempotent-Replayed"] = "true"
         return Response(_read(greeting), status_code=HTTP_201_CREATED, headers=headers)
@@ -75,10 +75,10 @@ class GreetingController(Controller):
     async def get_greeting(
         self,
         greeting_id: Annotated[int, Parameter(ge=1)],
-        db_session: NamedDependency[AsyncSession],
+        db: NamedDependency[AsyncConnection],
     ) -> GreetingRead:
         """One stored greeting, or 404."""
-        greeting = await repository.get(db_session, greeting_id)
+        greeting = await repository.get(db, greeting_id)
         if greeting is None:
             raise NotFoundException(detail=f"greeting {greeting_id} does not exist")
         return _read(greeting)
@@ -86,7 +86,7 @@ class GreetingController(Controller):
     @get("/greetings")
     async def list_greetings(
         self,
-        db_session: NamedDependency[AsyncSession],
+        db: NamedDependency[AsyncConnection],
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, Parameter(max_length=64)] = None,
     ) -> GreetingPage:
@@ -95,17 +95,18 @@ class GreetingController(Controller):
             after_id = decode_cursor(cursor) if cursor else 0
         except InvalidCursorError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
-        rows = await repository.page(db_session, after_id, limit + 1)
+        rows = await repository.page(db, after_id, limit + 1)
         items = [_read(row) for row in rows[:limit]]
         next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
         return GreetingPage(items=items, next_cursor=next_cursor)
 
 
-def _read(greeting: Greeting) -> GreetingRead:
+def _read(row: RowMapping) -> GreetingRead:
+    created_at = row["created_at"]
+    # SQLite hands back naive datetimes; every timestamp we store is UTC.
     return GreetingRead(
-        id=greeting.id,
-        name=greeting.name,
-        message=greeting.message,
-        # SQLite hands back naive datetimes; every timestamp we store is UTC.
-        created_at=greeting.created_at.replace(tzinfo=greeting.created_at.tzinfo or UTC),
+        id=row["id"],
+        name=row["name"],
+        message=row["message"],
+        created_at=created_at.replace(tzinfo=created_at.tzinfo or UTC),
     )

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+import time
+from datetime import UTC, datetime
+from typing import IO, Any
 
 import msgspec
 import structlog
 
+from service.observability.context import add_request_ids
+
 _encode = msgspec.json.Encoder().encode
+FLUSH_SECONDS = 0.5
 
 
 def _json_bytes(event: Any, **_: Any) -> bytes:
@@ -24,6 +29,7 @@ def shared_processors() -> list[structlog.types.Processor]:
     """What every log line gets: level, time, request/trace ids bound in contextvars."""
     return [
         structlog.contextvars.merge_contextvars,
+        add_request_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
@@ -64,3 +70,40 @@ def stdlib_formatter(human: bool) -> structlog.stdlib.ProcessorFormatter:
         foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared_processors()],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
+
+
+class AccessLog:
+    """The one-line-per-request log, on the hot path.
+
+    Off a terminal it encodes the line itself (the same JSON shape as structlog's lines,
+    without the processor chain, which cost ~40 us a request); on a terminal it goes
+    through structlog for readable output.
+    """
+
+    def __init__(self, level: str, *, human: bool | None = None, out: IO[bytes] | None = None):
+        self.enabled = logging.getLevelNamesMapping()[level.upper()] <= logging.INFO
+        self.human = sys.stdout.isatty() if human is None else human
+        self.out = out  # None: whatever sys.stdout is at the time of writing
+        self.fallback = structlog.get_logger("service.access")
+        self.flushed = 0.0
+
+    def request(self, fields: dict[str, Any], *, idle: bool = True) -> None:
+        """Write one request line (fields: method, route, path, status, duration_ms, ids).
+
+        Lines are flushed when no other request is in flight, or half a second after
+        the last flush: under load one write call carries many lines.
+        """
+        if not self.enabled:
+            return
+        if self.human:
+            self.fallback.info("request", **fields)
+            return
+        fields["event"] = "request"
+        fields["level"] = "info"
+        fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        out = self.out or sys.stdout.buffer
+        out.write(_encode(fields) + b"\n")
+        now = time.monotonic()
+        if idle or now - self.flushed > FLUSH_SECONDS:
+            out.flush()
+            self.flushed = now

@@ -59,8 +59,17 @@ def test_cors_preflight_allows_the_idempotency_header(tmp_path: Path) -> None:
     headers["Access-Control-Request-Headers"] = "idempotency-key"
     with _cors_client(tmp_path, "https://app.example") as cors_client:
         response = cors_client.options("/api/v1/greetings", headers=headers)
-    assert response.status_code in (200, 204)
+    assert response.status_code == 204
     assert "idempotency-key" in response.headers["access-control-allow-headers"].lower()
+    assert response.headers.get_list("access-control-allow-origin") == ["https://app.example"]
+
+
+def test_a_preflight_from_a_foreign_origin_gets_no_cors_headers(tmp_path: Path) -> None:
+    """The browser is told nothing, so it blocks the request."""
+    headers = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    with _cors_client(tmp_path, "https://app.example") as cors_client:
+        response = cors_client.options("/api/v1/greetings", headers=headers)
+    assert "access-control-allow-origin" not in response.headers
 
 
 def test_no_origins_means_no_cors(client: Client) -> None:
