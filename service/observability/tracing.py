@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import __version__
 
+EXPORT_BATCH_SIZE = 64
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 
 
@@ -32,8 +34,15 @@ def provider(processor: SpanProcessor | None = None) -> TracerProvider:
         attributes["service.name"] = "hello-api"  # OTEL_SERVICE_NAME wins when set
     resource = Resource.create(attributes)
     tracer_provider = TracerProvider(resource=resource)
-    tracer_provider.add_span_processor(processor or BatchSpanProcessor(_otlp_exporter()))
+    tracer_provider.add_span_processor(processor or _batches(_otlp_exporter()))
     return tracer_provider
+
+
+def _batches(exporter: SpanExporter) -> BatchSpanProcessor:
+    """Export in small batches: encoding holds the GIL, and the SDK's default batch of 512
+    spans stalls every request for ~15 ms (the p99). OTEL_BSP_MAX_EXPORT_BATCH_SIZE wins."""
+    size = None if os.environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") else EXPORT_BATCH_SIZE
+    return BatchSpanProcessor(exporter, max_export_batch_size=size)
 
 
 def _otlp_exporter() -> SpanExporter:
