@@ -10,7 +10,7 @@ and its compression builds a gzip stream even for a 27-byte body (benchmarks/).
 from __future__ import annotations
 
 import gzip
-import os
+import random
 import re
 import time
 from collections.abc import Iterable
@@ -71,7 +71,8 @@ def read_headers(scope: HTTPScope) -> RequestHeaders:
             origin = bytes(value)
         elif name == b"access-control-request-method":
             preflight = scope["method"] == "OPTIONS"
-    request_id = request_id or os.urandom(16).hex().encode()
+    # Not a secret, only unique: a PRNG draw avoids a getrandom syscall per request.
+    request_id = request_id or f"{random.getrandbits(128):032x}".encode()
     return RequestHeaders(request_id, traced, gzip_ok, origin, preflight and origin is not None)
 
 
@@ -95,7 +96,8 @@ class ObservabilityMiddleware:
         self.headers = list(headers)
         self.docs_headers = list(docs_headers)
         self.cors = cors
-        self.active = 0
+        self.active = 0  # read by the in-flight gauge at scrape time: no lock per request
+        metrics.in_flight.set_function(lambda: self.active)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -108,7 +110,6 @@ class ObservabilityMiddleware:
         ids = (request.request_id.decode(), *_trace_ids(span))
         ids_token = REQUEST_IDS.set(ids)
         self.active += 1
-        self.metrics.in_flight.inc()
         try:
             if self.cors is not None and request.preflight:
                 await response.preflight(self.cors.preflight_headers(request.origin))
@@ -116,7 +117,6 @@ class ObservabilityMiddleware:
                 await self.app(scope, receive, response.send)
         finally:
             self.active -= 1
-            self.metrics.in_flight.dec()
             route = scope.get("path_template") or UNMATCHED_ROUTE
             seconds = time.perf_counter() - start
             self.metrics.observe(scope["method"], route, response.status, seconds)
@@ -165,8 +165,9 @@ class _Response:
         message: Any = event  # ASGI messages are plain dicts; this adds to their headers
         if message["type"] == "http.response.start":
             self.status = message["status"]
-            message["headers"] = [*message.get("headers", ()), *self._headers]
-            if self._gzip_ok and _compressible(message["headers"]):
+            own = message.get("headers", ())
+            message["headers"] = [*own, *self._headers]
+            if self._gzip_ok and _compressible(own):
                 self._start = message  # held until the whole body is here
                 return
         elif message["type"] == "http.response.body" and self._start is not None:
@@ -197,7 +198,7 @@ class _Response:
         await self._send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-def _compressible(headers: list[tuple[bytes, bytes]]) -> bool:
+def _compressible(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     """A body of known length, 1 KiB or more, not already encoded."""
     length = 0
     for name, value in headers:

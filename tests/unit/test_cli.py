@@ -46,3 +46,21 @@ def test_a_failed_migration_says_why_and_exits_1(
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     assert main(["migrate"]) == 1
     assert "migration failed" in capfd.readouterr().out
+
+
+def test_a_failed_start_up_is_logged_with_its_cause(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """When start-up fails (here: the development migration), the log says why."""
+    from litestar.testing import TestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'missing-dir' / 'x.db'}"
+    app = create_app(Settings.from_env({"DATABASE_URL": url}))
+    with pytest.raises(Exception), TestClient(app):  # noqa: B017, PT011  (any failure will do)
+        pass
+    out = capfd.readouterr().out
+    assert '"event":"start-up failed"' in out
+    assert "unable to open database file" in out
