@@ -29,7 +29,7 @@ CANARIES = {"REGISTRY_TOKEN": "canary-registry-3f9a", "COSIGN_KEY": "canary-cosi
 def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEngine]:
     """A started fake engine that the SDK in this process connects to."""
     if not SCHEMA_PATH.exists():
-        pytest.fail(f"the Dagger schema {SCHEMA_PATH} is missing (shared/ is part of the checkout)")
+        pytest.fail(f"the vendored Dagger schema {SCHEMA_PATH} is missing")
     with FakeEngine() as fake:
         for name, value in {**fake.env(), **CANARIES}.items():
             monkeypatch.setenv(name, value)

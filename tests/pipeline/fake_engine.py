@@ -28,7 +28,8 @@ from typing import Any
 import graphql
 from graphql import GraphQLEnumType, GraphQLScalarType
 
-SCHEMA_PATH = Path("/work/shared/dagger/schema-v0.21.8.graphqls")
+# The real Dagger schema, vendored (schema/README.md).
+SCHEMA_PATH = Path(__file__).with_name("schema") / "schema-v0.21.8.graphqls"
 VERSION = "v0.21.11"
 
 

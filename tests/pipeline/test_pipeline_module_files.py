@@ -7,7 +7,7 @@ import tomllib
 
 from tests.pipeline.tools import ROOT, tool
 
-DAGGER_JSON_SCHEMA = ROOT.parent / "shared" / "dagger" / "dagger-json.schema-v0.21.8.json"
+DAGGER_JSON_SCHEMA = ROOT / "tests" / "pipeline" / "schema" / "dagger-json.schema-v0.21.8.json"
 
 
 def test_dagger_json_matches_the_dagger_schema() -> None:
