@@ -33,6 +33,14 @@ SCHEMA_PATH = Path(__file__).with_name("schema") / "schema-v0.21.8.graphqls"
 VERSION = "v0.21.11"
 
 
+class _Server(ThreadingHTTPServer):
+    """The SDK resolves dozens of IDs at once: the stdlib's listen backlog of 5 made
+    connections drop on a busy machine (httpx.ReadError in the SDK)."""
+
+    request_queue_size = 512
+    daemon_threads = True
+
+
 @dataclass(eq=False)
 class Call:
     """One selected field: its name, arguments and the call it was selected on."""
@@ -95,7 +103,7 @@ class FakeEngine:
         self.objects: dict[str, Call] = {}
         self._answers: list[tuple[Matcher, Any]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
 
     # --- lifecycle -------------------------------------------------------
     @property
