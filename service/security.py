@@ -59,24 +59,18 @@ class Cors:
 
     def response_headers(self, origin: bytes | None) -> list[tuple[bytes, bytes]]:
         """Headers for an actual request from `origin` (none for a foreign origin)."""
-        if origin not in self.origins:
-            return []
-        assert origin is not None  # noqa: S101  (None is never an allowed origin)
-        return [
-            (b"access-control-allow-origin", origin),
-            (b"access-control-expose-headers", self.expose_headers),
-            (b"vary", b"origin"),
-        ]
+        return self._for(origin, (b"access-control-expose-headers", self.expose_headers))
 
     def preflight_headers(self, origin: bytes | None) -> list[tuple[bytes, bytes]]:
         """Headers of the 204 answering a preflight from an allowed `origin`."""
-        if origin not in self.origins:
-            return []
-        assert origin is not None  # noqa: S101  (None is never an allowed origin)
-        return [
-            (b"access-control-allow-origin", origin),
+        return self._for(
+            origin,
             (b"access-control-allow-methods", self.methods),
             (b"access-control-allow-headers", self.allow_headers),
             (b"access-control-max-age", self.max_age),
-            (b"vary", b"origin"),
-        ]
+        )
+
+    def _for(self, origin: bytes | None, *pairs: tuple[bytes, bytes]) -> list[tuple[bytes, bytes]]:
+        if origin is None or origin not in self.origins:
+            return []
+        return [(b"access-control-allow-origin", origin), *pairs, (b"vary", b"origin")]
