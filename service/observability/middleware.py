@@ -1,5 +1,5 @@
 """One pure-ASGI middleware for every request: ids, metrics, the log line, the span,
-the security headers and size-gated compression.
+CORS preflights; the response side (headers, gzip) is response.py.
 
 It wraps Litestar's whole ASGI handler (where Litestar itself puts its OpenTelemetry
 middleware), so 404 and 405 answered by the router are counted and logged too.
@@ -9,7 +9,6 @@ and its compression builds a gzip stream even for a 27-byte body (benchmarks/).
 
 from __future__ import annotations
 
-import gzip
 import random
 import re
 import time
@@ -17,19 +16,18 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 from opentelemetry import context, propagate, trace
 from opentelemetry.propagators.textmap import Getter
 
 from service.observability.context import REQUEST_IDS
 from service.observability.logging import AccessLog
 from service.observability.metrics import UNMATCHED_ROUTE, Metrics
+from service.observability.response import ResponseWriter
 from service.security import Cors
 
 REQUEST_ID_HEADER = b"x-request-id"
 _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
-COMPRESSION_MIN_BYTES = 1024
-GZIP_LEVEL = 6  # level 9 costs far more time for ~1% smaller bodies
 
 
 class _ScopeHeaders(Getter[Scope]):
@@ -105,7 +103,7 @@ class ObservabilityMiddleware:
             return
         start = time.perf_counter()
         request = read_headers(scope)
-        response = _Response(send, self._response_headers(scope, request), request.gzip_ok)
+        response = ResponseWriter(send, self._response_headers(scope, request), request.gzip_ok)
         span, attached = self._start_span(scope, request.traced)
         ids = (request.request_id.decode(), *_trace_ids(span))
         ids_token = REQUEST_IDS.set(ids)
@@ -148,65 +146,6 @@ class ObservabilityMiddleware:
         if ids[1] is not None:
             fields |= {"trace_id": ids[1], "span_id": ids[2]}
         self.access_log.request(fields, idle=self.active == 0)
-
-
-class _Response:
-    """Wraps `send`: records the status, adds headers, gzips bodies of 1 KiB or more."""
-
-    def __init__(self, send: Send, headers: list[tuple[bytes, bytes]], gzip_ok: bool) -> None:
-        self._send = send
-        self._headers = headers
-        self._gzip_ok = gzip_ok
-        self._start: Any = None
-        self._body: list[bytes] = []
-        self.status = 500
-
-    async def send(self, event: Message) -> None:
-        message: Any = event  # ASGI messages are plain dicts; this adds to their headers
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-            own = message.get("headers", ())
-            message["headers"] = [*own, *self._headers]
-            if self._gzip_ok and _compressible(own):
-                self._start = message  # held until the whole body is here
-                return
-        elif message["type"] == "http.response.body" and self._start is not None:
-            self._body.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            await self._send_compressed()
-            return
-        await self._send(message)
-
-    async def preflight(self, cors_headers: list[tuple[bytes, bytes]]) -> None:
-        """Answer a CORS preflight (204) without going through the app."""
-        start = {"type": "http.response.start", "status": 204, "headers": cors_headers}
-        await self.send(start)  # type: ignore[arg-type]
-        await self.send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    async def _send_compressed(self) -> None:
-        assert self._start is not None  # noqa: S101  (only called once start was held)
-        body = gzip.compress(b"".join(self._body), compresslevel=GZIP_LEVEL)
-        kept = [(n, v) for n, v in self._start["headers"] if n != b"content-length"]
-        self._start["headers"] = [
-            *kept,
-            (b"content-encoding", b"gzip"),
-            (b"content-length", str(len(body)).encode()),
-            (b"vary", b"accept-encoding"),
-        ]
-        await self._send(self._start)
-        await self._send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-def _compressible(headers: Iterable[tuple[bytes, bytes]]) -> bool:
-    """A body of known length, 1 KiB or more, not already encoded."""
-    length = 0
-    for name, value in headers:
-        if name == b"content-encoding":
-            return False
-        if name == b"content-length":
-            length = int(value)
-    return length >= COMPRESSION_MIN_BYTES
 
 
 def _trace_ids(span: Any) -> tuple[str | None, str | None]:
