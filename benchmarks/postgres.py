@@ -1,23 +1,24 @@
-"""A throw-away PostgreSQL 15 cluster and pgbench, for the database path.
+"""A throw-away PostgreSQL cluster and pgbench, for the database path.
 
-initdb refuses to run as root, so the cluster belongs to the ``postgres``
-user; it listens on 127.0.0.1 on a free port and is deleted on exit.
+The cluster is the test suite's (tests/support/postgres.py: initdb as the
+``postgres`` user, loopback, a free port, deleted on exit), pinned to a core.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
-import tempfile
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from procs import free_port
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/support
+from tests.support.postgres import Cluster as Server
+from tests.support.postgres import find_bindir
 
-BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+BIN = Path(os.environ["PG_BIN"]) if "PG_BIN" in os.environ else find_bindir()
 PGBENCH_SCRIPT = Path(__file__).with_name("pgbench") / "insert_greeting.sql"
 
 
@@ -40,60 +41,16 @@ class Cluster:
         return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
 
 
-def _as_postgres(*cmd: str) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else list(cmd)
-
-
 @contextlib.contextmanager
 def cluster(cpu: str) -> Iterator[Cluster]:
-    """Start a fresh cluster pinned to ``cpu`` (taskset list) and remove it afterwards."""
-    data = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(data, "postgres", "postgres")
-    port = free_port()
-    run = {"check": True, "stdout": subprocess.DEVNULL}
-    subprocess.run(
-        _as_postgres(
-            str(BIN / "initdb"),
-            "-D",
-            str(data / "db"),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-        ),
-        **run,
-    )
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=200"
-    subprocess.run(
-        _as_postgres(
-            "taskset",
-            "-c",
-            cpu,
-            str(BIN / "pg_ctl"),
-            "-D",
-            str(data / "db"),
-            "-o",
-            options,
-            "-l",
-            str(data / "log"),
-            "-w",
-            "start",
-        ),
-        **run,
-    )
+    """A fresh cluster pinned to ``cpu`` (taskset list), default durability, removed after."""
+    server = Server.create(BIN)
     try:
-        result = Cluster(port)
-        Cluster(port, "postgres").psql(f"CREATE DATABASE {result.database}")
-        yield result
+        server.start(cpu=cpu, settings={"max_connections": "200"})
+        server.create_database(Cluster.database)
+        yield Cluster(server.port)
     finally:
-        subprocess.run(
-            _as_postgres(str(BIN / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "-w", "stop"),
-            check=False,
-            stdout=subprocess.DEVNULL,
-        )
-        shutil.rmtree(data, ignore_errors=True)
+        server.remove()
 
 
 def pgbench(db: Cluster, clients: int, seconds: int, cpu: str) -> float:

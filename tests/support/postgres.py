@@ -14,10 +14,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 SUPERUSER = "postgres"
+# Throw-away data need not survive a crash: no fsync makes tests faster.
+FAST: Mapping[str, str] = {"fsync": "off"}
 
 
 def find_bindir() -> Path | None:
@@ -63,9 +66,13 @@ class Cluster:
         """SQLAlchemy URL of this cluster (asyncpg driver)."""
         return f"postgresql+asyncpg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
-    def start(self) -> None:
-        """Start the server and wait until it accepts connections."""
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    def start(self, *, cpu: str | None = None, settings: Mapping[str, str] = FAST) -> None:
+        """Start the server and wait until it accepts connections.
+
+        `cpu` pins it with taskset (benchmarks); `settings` are its `-c` options.
+        """
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        options += "".join(f" -c {name}={value}" for name, value in settings.items())
         self._run(
             "pg_ctl",
             "-D",
@@ -76,6 +83,7 @@ class Cluster:
             str(self.root / "log"),
             "-w",
             "start",
+            prefix=("taskset", "-c", cpu) if cpu else (),
         )
 
     def stop(self) -> None:
@@ -93,8 +101,9 @@ class Cluster:
             self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def _run(self, tool: str, *args: str) -> None:
-        command = [str(self.bindir / tool), *args]
+    def _run(self, tool: str, *args: str, prefix: tuple[str, ...] = ()) -> None:
+        """Run a server tool as SUPERUSER, behind `prefix` (e.g. taskset)."""
+        command = [*prefix, str(self.bindir / tool), *args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", SUPERUSER, "--", *command]
         done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
