@@ -89,6 +89,12 @@ class Bench:
         }
         return {key: value for key, value in env.items() if value}
 
+    def peer_env(self, *, store: bool) -> dict[str, str]:
+        """The bare peer's database, when it stores rows (the service's table and pool size)."""
+        if not store:
+            return {}
+        return {"PEER_DATABASE_URL": self.db.url, "PEER_POOL_SIZE": str(self.args.db_connections)}
+
     def exports(self) -> int:
         """OTLP batches the sink has received so far."""
         with urllib.request.urlopen(f"http://127.0.0.1:{self.sink_port}/stats") as reply:
@@ -139,16 +145,16 @@ def targets(args: argparse.Namespace) -> list[Target]:
     def service(overrides: dict[str, str], *, post: bool = False) -> Callable[[Bench], Sample]:
         return lambda b: b.measure([hello_api(), "serve"], b.service_env(overrides), post=post)
 
-    def bare(*options: str, post: bool = False) -> Callable[[Bench], Sample]:
+    def bare(*options: str, post: bool = False, store: bool = False) -> Callable[[Bench], Sample]:
         script = [sys.executable, "peers/bare_litestar.py", *options, "--port", "{port}"]
-        return lambda b: b.measure(script, {}, post=post)
+        return lambda b: b.measure(script, b.peer_env(store=store), post=post)
 
     def express(b: Bench) -> Sample:
         env = {"ALLOWED_ORIGINS": ORIGIN, "OTEL_SERVICE_NAME": "hello-api-express", **b.otel_env}
         return b.measure(["node", "--require", "./tracing.js", "server.js"], env, cwd=EXPRESS)
 
     found = [
-        Target("service (production)", service({})),
+        Target(report.SERVICE, service({})),
         Target("express (seed stack)", express),
         Target("bare litestar, granian", bare()),
     ]
@@ -160,9 +166,12 @@ def targets(args: argparse.Namespace) -> list[Target]:
         pairs = dict(pair.split("=", 1) for pair in assignments.split(",") if pair)
         found.append(Target(f"service, {name}", service(pairs)))
     if not args.skip_db:
-        found.append(Target("service POST /api/v1/greetings", service({}, post=True)))
-        found.append(Target("pgbench single-row insert", _pgbench))
+        found.append(Target(report.SERVICE_POST, service({}, post=True)))
+        found.append(Target(report.PGBENCH, _pgbench))
         found.append(Target("bare litestar POST, no database", bare(post=True)))
+        found.append(Target(report.STORE_FLOOR, bare(post=True, store=True)))
+    if args.only:
+        found = [target for target in found if any(part in target.name for part in args.only)]
     return found
 
 
@@ -225,6 +234,13 @@ def parse_args() -> argparse.Namespace:
         "--references", action="store_true", help="also bare Litestar on uvloop and on uvicorn"
     )
     parser.add_argument("--skip-db", action="store_true", help="skip the database path")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="measure only the targets whose name contains TEXT (repeatable)",
+    )
     parser.add_argument(
         "--variant",
         action="append",

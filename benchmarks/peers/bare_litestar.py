@@ -6,14 +6,28 @@ serves it the way ``hello-api serve`` serves the service (granian embedded in
 one asyncio process); ``--server granian-mp`` is granian's own process
 manager (one worker, uvloop when installed) and ``--server uvicorn`` the
 reference the issue quotes.
+
+With ``PEER_DATABASE_URL`` (and ``PEER_POOL_SIZE``) set, the POST stores its
+row with asyncpg directly (a fixed pool, the same INSERT the service runs): the
+floor of any Litestar service on PostgreSQL, with no ORM, no middleware and
+no idempotency check.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+from datetime import UTC, datetime
 
 import msgspec
 from litestar import Litestar, get, post
+from litestar.datastructures import State
+
+INSERT = (
+    "INSERT INTO greetings (name, message, idempotency_key, created_at) "
+    "VALUES ($1, $2, NULL, $3) ON CONFLICT (idempotency_key) DO NOTHING "
+    "RETURNING id, name, message, created_at"
+)
 
 
 @get("/api/v1/greeting", sync_to_thread=False)
@@ -40,7 +54,38 @@ def ready() -> dict[str, str]:
     return {"status": "ok"}
 
 
-app = Litestar([greeting, create, ready], openapi_config=None)
+@post("/api/v1/greetings")
+async def create_stored(data: GreetingCreate, state: State) -> dict[str, object]:
+    """Store the row with asyncpg, as the service's create does, and answer it."""
+    row = await state.pool.fetchrow(INSERT, data.name, f"Hello, {data.name}!", datetime.now(UTC))
+    return dict(row)
+
+
+async def _open_pool(app: Litestar) -> None:
+    import asyncpg  # imported here: the runs without a database need no driver
+
+    size = int(os.environ["PEER_POOL_SIZE"])
+    app.state.pool = await asyncpg.create_pool(
+        os.environ["PEER_DATABASE_URL"], min_size=size, max_size=size
+    )
+
+
+async def _close_pool(app: Litestar) -> None:
+    await app.state.pool.close()
+
+
+def _app() -> Litestar:
+    if "PEER_DATABASE_URL" not in os.environ:
+        return Litestar([greeting, create, ready], openapi_config=None)
+    return Litestar(
+        [greeting, create_stored, ready],
+        on_startup=[_open_pool],
+        on_shutdown=[_close_pool],
+        openapi_config=None,
+    )
+
+
+app = _app()
 
 
 async def _embedded(port: int) -> None:
