@@ -122,5 +122,5 @@ async def _start(state: State) -> None:
 async def _stop(state: State) -> None:
     await state.database.engine.dispose()
     if state.tracer_provider is not None:
-        tracing.uninstrument_database()
+        tracing.uninstrument_database(state.database.engine)
         state.tracer_provider.shutdown()

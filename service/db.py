@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar.di import NamedDependency
-from sqlalchemy import BigInteger, DateTime, Integer, String, text
+from sqlalchemy import BigInteger, DateTime, Integer, String, event, text
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -69,7 +70,21 @@ def connect(settings: DatabaseSettings) -> Database:
     engine = create_async_engine(
         settings.url, isolation_level="AUTOCOMMIT", **_engine_options(settings)
     )
+    if not settings.is_sqlite:
+        event.listen(engine.sync_engine.pool, "checkout", discard_closed)
     return Database(engine=engine)
+
+
+def discard_closed(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Pool checkout hook: never hand out a connection the server has closed.
+
+    After a restart or failover PostgreSQL closes every client socket; asyncpg notices
+    without a round trip. Raising InvalidatePoolError makes the pool replace this
+    connection and every one pooled before it, as SQLAlchemy does after a disconnect,
+    so no request (including the driver-level INSERT) gets a dead one.
+    """
+    if record.driver_connection.is_closed():
+        raise InvalidatePoolError("the server closed this connection")
 
 
 def _engine_options(settings: DatabaseSettings) -> dict[str, Any]:

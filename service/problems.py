@@ -6,6 +6,7 @@ from http import HTTPStatus
 from typing import Any
 
 import structlog
+from asyncpg.exceptions import OperatorInterventionError, PostgresConnectionError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
@@ -108,6 +109,9 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     OperationalError: on_database_error,
     DBAPIError: on_database_error,
     PoolTimeoutError: on_database_error,
+    # From the driver-level INSERT (greetings/repository.py): the server went away.
+    PostgresConnectionError: on_database_error,
+    OperatorInterventionError: on_database_error,
     OSError: on_database_error,
     Exception: on_unexpected_error,
 }

@@ -10,7 +10,6 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED
-from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.greetings import repository
@@ -101,7 +100,7 @@ class GreetingController(Controller):
         return GreetingPage(items=items, next_cursor=next_cursor)
 
 
-def _read(row: RowMapping) -> GreetingRead:
+def _read(row: repository.Row) -> GreetingRead:
     created_at = row["created_at"]
     # SQLite hands back naive datetimes; every timestamp we store is UTC.
     return GreetingRead(

@@ -55,7 +55,17 @@ def _otlp_exporter() -> SpanExporter:
 
 
 def instrument_database(engine: AsyncEngine, tracer_provider: TracerProvider) -> None:
-    """A span per SQL statement, children of the request's span."""
+    """A span per SQL statement, children of the request's span.
+
+    On PostgreSQL at the driver (asyncpg), which sees SQLAlchemy's statements and the
+    driver-level INSERT alike, each once; elsewhere (SQLite) at SQLAlchemy.
+    """
+    if engine.dialect.name == "postgresql":
+        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+        # Its __init__ is untyped (capture_parameters=False: no values in spans).
+        AsyncPGInstrumentor().instrument(tracer_provider=tracer_provider)  # type: ignore[no-untyped-call]
+        return
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
     SQLAlchemyInstrumentor().instrument(
@@ -67,8 +77,13 @@ def instrument_database(engine: AsyncEngine, tracer_provider: TracerProvider) ->
     )
 
 
-def uninstrument_database() -> None:
+def uninstrument_database(engine: AsyncEngine) -> None:
     """Undo instrument_database (at shutdown)."""
+    if engine.dialect.name == "postgresql":
+        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+        AsyncPGInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
+        return
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
     SQLAlchemyInstrumentor().uninstrument()

@@ -15,6 +15,8 @@ from tests.integration.conftest import migrate
 from tests.support.postgres import Cluster
 from tests.support.server import ServerProcess
 
+POOL_SIZE = 5  # DB_POOL_SIZE of the server below
+
 
 @pytest.fixture
 def outage_database(postgres_cluster: Cluster) -> str:
@@ -27,7 +29,7 @@ def outage_database(postgres_cluster: Cluster) -> str:
 @pytest.fixture
 def server(outage_database: str) -> Iterator[ServerProcess]:
     """`hello-api serve` in production mode against the private cluster."""
-    env = {"APP_ENV": "production", "DATABASE_URL": outage_database}
+    env = {"APP_ENV": "production", "DATABASE_URL": outage_database, "DB_POOL_SIZE": str(POOL_SIZE)}
     env |= {"SHUTDOWN_DRAIN_SECONDS": "0.5", "SHUTDOWN_TIMEOUT_SECONDS": "20"}
     running = ServerProcess.start(env, ready_path="/health/ready")
     yield running
@@ -37,9 +39,15 @@ def server(outage_database: str) -> Iterator[ServerProcess]:
 def test_database_outage_turns_ready_off_and_recovers_without_restart(
     server: ServerProcess, postgres_cluster: Cluster
 ) -> None:
-    """PostgreSQL stopped: ready 503 naming the database, live 200; restarted: ready 200."""
+    """PostgreSQL stopped: ready 503 naming the database, live 200, a POST 503 problem
+    with Retry-After; restarted: ready 200 and POSTs work again."""
+    _post_concurrently(server, POOL_SIZE * 2)
     postgres_cluster.stop()
     try:
+        refused = httpx.post(server.base_url + "/api/v1/greetings", json={"name": "x"}, timeout=5)
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.headers["retry-after"] == "1"
         ready = httpx.get(server.base_url + "/health/ready", timeout=5)
         assert ready.status_code == 503
         assert "database" in ready.json()["checks"]
@@ -49,6 +57,38 @@ def test_database_outage_turns_ready_off_and_recovers_without_restart(
     server.wait_for("/health/ready", 200, timeout=15)
     created = httpx.post(server.base_url + "/api/v1/greetings", json={"name": "back"}, timeout=5)
     assert created.status_code == 201
+
+
+def test_a_restart_while_idle_costs_no_request(
+    server: ServerProcess, postgres_cluster: Cluster
+) -> None:
+    """PostgreSQL restarted between requests (a failover, an upgrade): the very first
+    POSTs after it succeed; no connection the server closed is handed out again."""
+    _post_concurrently(server, POOL_SIZE * 2)  # every pooled connection has been used
+    postgres_cluster.stop()
+    postgres_cluster.start()
+    posts = POOL_SIZE + 1  # more than the pool holds: every old connection is tried
+    statuses = [
+        httpx.post(server.base_url + "/api/v1/greetings", json={"name": "back"}, timeout=5)
+        for _ in range(posts)
+    ]
+    assert [r.status_code for r in statuses] == [201] * posts, [r.text for r in statuses]
+
+
+def _post_concurrently(server: ServerProcess, count: int) -> None:
+    """`count` POSTs at once, so the pool opens all its connections; each must be 201."""
+
+    async def post(http: httpx.AsyncClient, index: int) -> None:
+        response = await http.post("/api/v1/greetings", json={"name": f"warm {index}"})
+        assert response.status_code == 201, response.text
+
+    async def post_all() -> None:
+        http = httpx.AsyncClient(base_url=server.base_url, timeout=10)
+        async with http, anyio.create_task_group() as group:
+            for index in range(count):
+                group.start_soon(post, http, index)
+
+    anyio.run(post_all)
 
 
 @pytest.mark.anyio
