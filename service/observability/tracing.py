@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
@@ -60,30 +61,25 @@ def instrument_database(engine: AsyncEngine, tracer_provider: TracerProvider) ->
     On PostgreSQL at the driver (asyncpg), which sees SQLAlchemy's statements and the
     driver-level INSERT alike, each once; elsewhere (SQLite) at SQLAlchemy.
     """
-    if engine.dialect.name == "postgresql":
-        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-
-        # Its __init__ is untyped (capture_parameters=False: no values in spans).
-        AsyncPGInstrumentor().instrument(tracer_provider=tracer_provider)  # type: ignore[no-untyped-call]
-        return
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-
-    SQLAlchemyInstrumentor().instrument(
-        engine=engine.sync_engine,
-        tracer_provider=tracer_provider,
-        enable_commenter=False,
-        # Fail loudly, not silently untraced, if SQLAlchemy moves past what it supports.
-        raise_exception_on_conflict=True,
-    )
+    # Fail loudly, not silently untraced, if a library moves past what it supports.
+    options: dict[str, Any] = {"tracer_provider": tracer_provider}
+    options["raise_exception_on_conflict"] = True
+    if engine.dialect.name != "postgresql":
+        options |= {"engine": engine.sync_engine, "enable_commenter": False}
+    _instrumentor(engine).instrument(**options)
 
 
 def uninstrument_database(engine: AsyncEngine) -> None:
     """Undo instrument_database (at shutdown)."""
+    _instrumentor(engine).uninstrument()
+
+
+def _instrumentor(engine: AsyncEngine) -> Any:
+    # Imported only when tracing is on; asyncpg's records SQL text, never the values.
     if engine.dialect.name == "postgresql":
         from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
-        AsyncPGInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
-        return
+        return AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
-    SQLAlchemyInstrumentor().uninstrument()
+    return SQLAlchemyInstrumentor()
