@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler, SamplingResult
 
 from service.app import create_app
 from service.observability import tracing
@@ -31,6 +34,59 @@ async def traced(clean_database: str) -> AsyncIterator[Traced]:
         assert (await client.get("/health/ready")).status_code == 200
         exporter.clear()
         yield client, exporter
+
+
+class CountingSampler(Sampler):
+    """parentbased_always_off (a request is sampled only when its caller says so), counting
+    how many spans were asked for."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+        self._decide = ParentBased(ALWAYS_OFF)
+
+    def should_sample(
+        self, parent_context: Context | None, *args: Any, **kwargs: Any
+    ) -> SamplingResult:
+        self.asked += 1
+        return self._decide.should_sample(parent_context, *args, **kwargs)
+
+    def get_description(self) -> str:
+        return "counting parentbased_always_off"
+
+
+@pytest.fixture
+async def counted(
+    clean_database: str,
+) -> AsyncIterator[tuple[AsyncTestClient[Litestar], CountingSampler]]:
+    """The app on PostgreSQL whose tracer asks a CountingSampler, spans in memory."""
+    sampler = CountingSampler()
+    provider = TracerProvider(sampler=sampler)
+    provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    settings = Settings.from_env({"APP_ENV": "test", "DATABASE_URL": clean_database})
+    async with AsyncTestClient(create_app(settings, tracer_provider=provider)) as client:
+        assert (await client.get("/health/ready")).status_code == 200
+        yield client, sampler
+
+
+SAMPLED_CALLER = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "spans"),
+    [({}, ["request"]), (SAMPLED_CALLER, ["request", "INSERT"])],
+    ids=["unsampled", "sampled"],
+)
+async def test_statements_of_an_unsampled_request_make_no_spans(
+    counted: tuple[AsyncTestClient[Litestar], CountingSampler],
+    headers: dict[str, str],
+    spans: Sequence[str],
+) -> None:
+    """The database instrumentation is skipped, not merely dropped, when nobody records."""
+    client, sampler = counted
+    sampler.asked = 0
+    response = await client.post("/api/v1/greetings", json={"name": "Ada"}, headers=headers)
+    assert response.status_code == 201
+    assert sampler.asked == len(spans), f"spans asked for: {sampler.asked}, expected {spans}"
 
 
 def split(exporter: InMemorySpanExporter) -> tuple[ReadableSpan, list[ReadableSpan]]:
