@@ -96,7 +96,13 @@ def _engine_options(settings: DatabaseSettings) -> dict[str, Any]:
         "max_overflow": 0,  # a fixed pool: predictable load on PostgreSQL per replica
         "pool_timeout": 5,  # fail a request fast rather than queue it behind a dead database
         "pool_recycle": 1800,
-        "connect_args": {"ssl": settings.ssl, "timeout": 5},
+        # A statement unanswered for query_timeout_seconds (a silent network path, a lock
+        # held too long) raises TimeoutError (503) and asyncpg closes that connection.
+        "connect_args": {
+            "ssl": settings.ssl,
+            "timeout": 5,
+            "command_timeout": settings.query_timeout_seconds,
+        },
     }
 
 

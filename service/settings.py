@@ -31,6 +31,8 @@ class DatabaseSettings:
     """asyncpg sslmode: disable, prefer, require, verify-ca or verify-full."""
     pool_size: int = 5
     """Connections kept open per process (PostgreSQL only)."""
+    query_timeout_seconds: float | None = 10.0
+    """Longest wait for one statement's answer (PostgreSQL only); None waits forever."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -49,7 +51,8 @@ class Settings:
     database: DatabaseSettings = field(
         default_factory=lambda: DatabaseSettings(url=make_url(SQLITE_DEFAULT_URL))
     )
-    """DATABASE_URL, or DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD/DB_SSL/DB_POOL_SIZE."""
+    """DATABASE_URL, or DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD/DB_SSL/DB_POOL_SIZE;
+    DB_QUERY_TIMEOUT_SECONDS."""
     log_level: str = "info"
     """LOG_LEVEL: debug, info, warning, error or critical."""
     allowed_origins: tuple[str, ...] = ()
@@ -92,10 +95,22 @@ def database_settings(env: Mapping[str, str], *, required: bool) -> DatabaseSett
         env, "DB_SSL", SSL_MODES, "disable", aliases={"true": "require", "false": "disable"}
     )
     pool_size = _integer(env, "DB_POOL_SIZE", 5, low=1, high=200)
+    # 0 turns the timeout off; the default answers 503 well before SHUTDOWN_TIMEOUT_SECONDS.
+    timeout = _seconds(env, "DB_QUERY_TIMEOUT_SECONDS", 10.0) or None
+    url = _server_url(env)
+    if url is not None:
+        return DatabaseSettings(url, ssl, pool_size, query_timeout_seconds=timeout)
+    if required:
+        raise ConfigError("DATABASE_URL (or DB_HOST) must be set when APP_ENV=production")
+    return DatabaseSettings(url=make_url(SQLITE_DEFAULT_URL))
+
+
+def _server_url(env: Mapping[str, str]) -> URL | None:
+    """DATABASE_URL, or the URL DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD make, if set."""
     if raw := env.get("DATABASE_URL", "").strip():
-        return DatabaseSettings(url=_async_url(raw), ssl=ssl, pool_size=pool_size)
+        return _async_url(raw)
     if host := env.get("DB_HOST", "").strip():
-        url = URL.create(
+        return URL.create(
             "postgresql+asyncpg",
             username=env.get("DB_USER") or None,
             password=env.get("DB_PASSWORD") or None,
@@ -103,10 +118,7 @@ def database_settings(env: Mapping[str, str], *, required: bool) -> DatabaseSett
             port=_integer(env, "DB_PORT", 5432, low=1, high=65535),
             database=env.get("DB_NAME") or None,
         )
-        return DatabaseSettings(url=url, ssl=ssl, pool_size=pool_size)
-    if required:
-        raise ConfigError("DATABASE_URL (or DB_HOST) must be set when APP_ENV=production")
-    return DatabaseSettings(url=make_url(SQLITE_DEFAULT_URL))
+    return None
 
 
 def _async_url(raw: str) -> URL:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from functools import partial
 
 import anyio
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.integration.conftest import migrate
 from tests.support.postgres import Cluster
+from tests.support.proxy import SilentProxy
 from tests.support.server import ServerProcess
 
 POOL_SIZE = 5  # DB_POOL_SIZE of the server below
@@ -73,6 +75,36 @@ def test_a_restart_while_idle_costs_no_request(
         for _ in range(posts)
     ]
     assert [r.status_code for r in statuses] == [201] * posts, [r.text for r in statuses]
+
+
+def test_a_silent_network_path_gives_503_in_bounded_time_and_heals(
+    outage_database: str,
+) -> None:
+    """The route to PostgreSQL drops every packet without closing anything (a partition):
+    a POST gets a 503 problem after DB_QUERY_TIMEOUT_SECONDS instead of hanging until TCP
+    gives up, readiness is 503, and once packets flow again POSTs succeed, no restart."""
+    url = make_url(outage_database)
+    with SilentProxy.running((url.host or "127.0.0.1", url.port or 5432)) as proxy:
+        through = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        env = {"APP_ENV": "production", "DATABASE_URL": through, "DB_POOL_SIZE": "2"}
+        server = ServerProcess.start(
+            env | {"DB_QUERY_TIMEOUT_SECONDS": "1"}, ready_path="/health/ready"
+        )
+        try:
+            post = partial(httpx.post, server.base_url + "/api/v1/greetings", timeout=20)
+            assert post(json={"name": "before"}).status_code == 201
+            proxy.silence()
+            stuck = post(json={"name": "stuck"})  # hangs (ReadTimeout) without the timeout
+            assert stuck.status_code == 503, stuck.text
+            assert stuck.headers["content-type"] == "application/problem+json"
+            assert stuck.headers["retry-after"] == "1"
+            assert httpx.get(server.base_url + "/health/ready", timeout=5).status_code == 503
+            proxy.resume()
+            server.wait_for("/health/ready", 200, timeout=15)
+            healed = post(json={"name": "after"})
+            assert healed.status_code == 201, healed.text
+        finally:
+            server.stop()
 
 
 def _post_concurrently(server: ServerProcess, count: int) -> None:

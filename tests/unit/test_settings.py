@@ -42,6 +42,15 @@ def test_db_parts_build_an_asyncpg_url_with_the_password_escaped() -> None:
     assert settings.database.pool_size == 9
 
 
+@pytest.mark.parametrize(("raw", "seconds"), [("", 10.0), ("2.5", 2.5), ("0", None)])
+def test_the_query_timeout_defaults_to_10_s_and_0_turns_it_off(
+    raw: str, seconds: float | None
+) -> None:
+    """DB_QUERY_TIMEOUT_SECONDS bounds each statement; 0 means wait forever."""
+    settings = Settings.from_env({"DB_HOST": "db", "DB_QUERY_TIMEOUT_SECONDS": raw})
+    assert settings.database.query_timeout_seconds == seconds
+
+
 @pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
 def test_plain_postgres_urls_get_the_async_driver(scheme: str) -> None:
     """DATABASE_URL=postgres://... is read as asyncpg."""
@@ -58,6 +67,7 @@ def test_plain_postgres_urls_get_the_async_driver(scheme: str) -> None:
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
         ({"DB_HOST": "db", "DB_SSL": "maybe"}, "DB_SSL"),
         ({"DB_HOST": "db", "DB_POOL_SIZE": "0"}, "DB_POOL_SIZE"),
+        ({"DB_HOST": "db", "DB_QUERY_TIMEOUT_SECONDS": "soon"}, "DB_QUERY_TIMEOUT_SECONDS"),
         ({"DATABASE_URL": "mysql://h/d"}, "DATABASE_URL"),
         ({"DATABASE_URL": "::not a url::"}, "DATABASE_URL"),
         ({"SHUTDOWN_TIMEOUT_SECONDS": "-1"}, "SHUTDOWN_TIMEOUT_SECONDS"),
