@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,14 @@ def test_a_failed_start_up_is_logged_with_its_cause(
     out = capfd.readouterr().out
     assert '"event":"start-up failed"' in out
     assert "unable to open database file" in out
+
+
+def test_serving_never_imports_what_only_other_commands_need() -> None:
+    """Alembic (migrate) and the OTLP exporter (tracing on) stay out of a plain serve's
+    start-up, which the ready-within-1-s goal counts."""
+    serve_path = "import service.cli, service.app, service.server, sys; print(*sys.modules)"
+    loaded = subprocess.run(
+        [sys.executable, "-c", serve_path], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert not [name for name in loaded if name.split(".")[0] in {"alembic", "mako"}]
+    assert "opentelemetry.exporter.otlp.proto.http" not in loaded
