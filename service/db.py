@@ -13,7 +13,6 @@ from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from service.observability.tracing import spans_only_when_sampled
 from service.settings import DatabaseSettings
 
 
@@ -109,10 +108,6 @@ def _engine_options(settings: DatabaseSettings) -> dict[str, Any]:
 async def provide_connection(
     database: NamedDependency[Database],
 ) -> AsyncIterator[AsyncConnection]:
-    """Litestar dependency: a pooled connection for the request, returned after it.
-
-    Its statements are traced only when the request is (spans_only_when_sampled).
-    """
-    with spans_only_when_sampled():
-        async with database.engine.connect() as connection:
-            yield connection
+    """Litestar dependency: a pooled connection for the request, returned after it."""
+    async with database.engine.connect() as connection:
+        yield connection

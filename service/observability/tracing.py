@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
-from opentelemetry import trace
-from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -70,21 +67,6 @@ def instrument_database(engine: AsyncEngine, tracer_provider: TracerProvider) ->
     if engine.dialect.name != "postgresql":
         options |= {"engine": engine.sync_engine, "enable_commenter": False}
     _instrumentor(engine).instrument(**options)
-
-
-@contextmanager
-def spans_only_when_sampled() -> Iterator[None]:
-    """Skip the database instrumentation while the current request is not being recorded.
-
-    Its spans would be children of an unsampled span, which every sampler
-    OTEL_TRACES_SAMPLER can name drops too; asyncpg's instrumentation still builds the
-    attributes and a span for each statement first (~5% of a POST's CPU in process).
-    """
-    if trace.get_current_span().is_recording():
-        yield
-        return
-    with suppress_instrumentation():
-        yield
 
 
 def uninstrument_database(engine: AsyncEngine) -> None:
