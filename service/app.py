@@ -120,7 +120,7 @@ async def _start(state: State) -> None:
 
 
 async def _stop(state: State) -> None:
-    await state.database.engine.dispose()
+    await state.database.close()
     if state.tracer_provider is not None:
         tracing.uninstrument_database(state.database.engine)
         state.tracer_provider.shutdown()

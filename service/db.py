@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
+import structlog
 from litestar.di import NamedDependency
 from sqlalchemy import BigInteger, DateTime, Integer, String, event, text
 from sqlalchemy.exc import InvalidatePoolError
@@ -14,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from service.settings import DatabaseSettings
+
+POOL_CLOSE_SECONDS = 2.0
+log = structlog.get_logger("service.db")
 
 
 class Base(DeclarativeBase):
@@ -47,6 +52,18 @@ class Database:
         """Run `SELECT 1`; raises when the database does not answer."""
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        """Close the pooled connections, giving up after POOL_CLOSE_SECONDS.
+
+        A database that stopped answering makes each close wait for
+        DB_QUERY_TIMEOUT_SECONDS; one after another they could outlast Kubernetes'
+        grace period. What is left open then goes with the process.
+        """
+        with anyio.move_on_after(POOL_CLOSE_SECONDS) as waited:
+            await self.engine.dispose()
+        if waited.cancelled_caught:
+            log.warning("database connections dropped unclosed", seconds=POOL_CLOSE_SECONDS)
 
     def pool_status(self) -> dict[str, int]:
         """Connections by state, for the pool metrics (empty for unpooled SQLite)."""
@@ -96,7 +113,7 @@ def _engine_options(settings: DatabaseSettings) -> dict[str, Any]:
         "pool_timeout": 5,  # fail a request fast rather than queue it behind a dead database
         "pool_recycle": 1800,
         # A statement unanswered for query_timeout_seconds (a silent network path, a lock
-        # held too long) raises TimeoutError (503) and asyncpg closes that connection.
+        # held too long) raises TimeoutError (503); provide_connection drops that connection.
         "connect_args": {
             "ssl": settings.ssl,
             "timeout": 5,
@@ -108,6 +125,14 @@ def _engine_options(settings: DatabaseSettings) -> dict[str, Any]:
 async def provide_connection(
     database: NamedDependency[Database],
 ) -> AsyncIterator[AsyncConnection]:
-    """Litestar dependency: a pooled connection for the request, returned after it."""
+    """Litestar dependency: a pooled connection for the request, returned after it.
+
+    A statement that timed out may still be being cancelled on this connection: it is
+    dropped rather than handed to the next request.
+    """
     async with database.engine.connect() as connection:
-        yield connection
+        try:
+            yield connection
+        except TimeoutError:
+            await connection.invalidate()
+            raise

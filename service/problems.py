@@ -112,6 +112,8 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     # From the driver-level INSERT (greetings/repository.py): the server went away.
     PostgresConnectionError: on_database_error,
     OperatorInterventionError: on_database_error,
+    # A statement past DB_QUERY_TIMEOUT_SECONDS, or a connection attempt past its timeout.
+    TimeoutError: on_database_error,
     OSError: on_database_error,
     Exception: on_unexpected_error,
 }

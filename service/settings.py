@@ -14,6 +14,7 @@ APP_ENVS: tuple[AppEnv, ...] = ("development", "test", "production")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 SSL_MODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
 SQLITE_DEFAULT_URL = "sqlite+aiosqlite:///./hello.db"
+QUERY_TIMEOUT_SECONDS = 10.0  # DB_QUERY_TIMEOUT_SECONDS default
 T = TypeVar("T", bound=str)
 
 
@@ -31,7 +32,7 @@ class DatabaseSettings:
     """asyncpg sslmode: disable, prefer, require, verify-ca or verify-full."""
     pool_size: int = 5
     """Connections kept open per process (PostgreSQL only)."""
-    query_timeout_seconds: float | None = 10.0
+    query_timeout_seconds: float | None = QUERY_TIMEOUT_SECONDS
     """Longest wait for one statement's answer (PostgreSQL only); None waits forever."""
 
     @property
@@ -51,8 +52,8 @@ class Settings:
     database: DatabaseSettings = field(
         default_factory=lambda: DatabaseSettings(url=make_url(SQLITE_DEFAULT_URL))
     )
-    """DATABASE_URL, or DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD/DB_SSL/DB_POOL_SIZE;
-    DB_QUERY_TIMEOUT_SECONDS."""
+    """DATABASE_URL or DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD, with DB_SSL,
+    DB_POOL_SIZE and DB_QUERY_TIMEOUT_SECONDS."""
     log_level: str = "info"
     """LOG_LEVEL: debug, info, warning, error or critical."""
     allowed_origins: tuple[str, ...] = ()
@@ -95,11 +96,10 @@ def database_settings(env: Mapping[str, str], *, required: bool) -> DatabaseSett
         env, "DB_SSL", SSL_MODES, "disable", aliases={"true": "require", "false": "disable"}
     )
     pool_size = _integer(env, "DB_POOL_SIZE", 5, low=1, high=200)
-    # 0 turns the timeout off; the default answers 503 well before SHUTDOWN_TIMEOUT_SECONDS.
-    timeout = _seconds(env, "DB_QUERY_TIMEOUT_SECONDS", 10.0) or None
+    timeout = _seconds(env, "DB_QUERY_TIMEOUT_SECONDS", QUERY_TIMEOUT_SECONDS) or None  # 0: off
     url = _server_url(env)
     if url is not None:
-        return DatabaseSettings(url, ssl, pool_size, query_timeout_seconds=timeout)
+        return DatabaseSettings(url, ssl, pool_size, timeout)
     if required:
         raise ConfigError("DATABASE_URL (or DB_HOST) must be set when APP_ENV=production")
     return DatabaseSettings(url=make_url(SQLITE_DEFAULT_URL))

@@ -38,6 +38,14 @@ def server(outage_database: str) -> Iterator[ServerProcess]:
     running.stop()
 
 
+@pytest.fixture
+def partitionable(outage_database: str) -> Iterator[tuple[SilentProxy, str]]:
+    """A SilentProxy in front of the private cluster, and the database's URL through it."""
+    url = make_url(outage_database)
+    with SilentProxy.running((url.host or "127.0.0.1", url.port or 5432)) as proxy:
+        yield proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(False)
+
+
 def test_database_outage_turns_ready_off_and_recovers_without_restart(
     server: ServerProcess, postgres_cluster: Cluster
 ) -> None:
@@ -78,33 +86,52 @@ def test_a_restart_while_idle_costs_no_request(
 
 
 def test_a_silent_network_path_gives_503_in_bounded_time_and_heals(
-    outage_database: str,
+    partitionable: tuple[SilentProxy, str],
 ) -> None:
     """The route to PostgreSQL drops every packet without closing anything (a partition):
-    a POST gets a 503 problem after DB_QUERY_TIMEOUT_SECONDS instead of hanging until TCP
+    POSTs get a 503 problem after DB_QUERY_TIMEOUT_SECONDS instead of hanging until TCP
     gives up, readiness is 503, and once packets flow again POSTs succeed, no restart."""
-    url = make_url(outage_database)
-    with SilentProxy.running((url.host or "127.0.0.1", url.port or 5432)) as proxy:
-        through = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        env = {"APP_ENV": "production", "DATABASE_URL": through, "DB_POOL_SIZE": "2"}
-        server = ServerProcess.start(
-            env | {"DB_QUERY_TIMEOUT_SECONDS": "1"}, ready_path="/health/ready"
-        )
-        try:
-            post = partial(httpx.post, server.base_url + "/api/v1/greetings", timeout=20)
-            assert post(json={"name": "before"}).status_code == 201
-            proxy.silence()
-            stuck = post(json={"name": "stuck"})  # hangs (ReadTimeout) without the timeout
+    proxy, through = partitionable
+    env = {"APP_ENV": "production", "DATABASE_URL": through, "DB_POOL_SIZE": "2"}
+    server = ServerProcess.start(
+        env | {"DB_QUERY_TIMEOUT_SECONDS": "1"}, ready_path="/health/ready"
+    )
+    try:
+        # 8 s: past the 1 s configured and the 5 s connect timeout, short of the 10 s default.
+        post = partial(httpx.post, server.base_url + "/api/v1/greetings", timeout=8)
+        assert post(json={"name": "before"}).status_code == 201
+        proxy.silence()
+        # The second POST must not get the first one's connection, still being cancelled.
+        for stuck in (post(json={"name": "stuck"}), post(json={"name": "stuck again"})):
             assert stuck.status_code == 503, stuck.text
             assert stuck.headers["content-type"] == "application/problem+json"
             assert stuck.headers["retry-after"] == "1"
-            assert httpx.get(server.base_url + "/health/ready", timeout=5).status_code == 503
-            proxy.resume()
-            server.wait_for("/health/ready", 200, timeout=15)
-            healed = post(json={"name": "after"})
-            assert healed.status_code == 201, healed.text
-        finally:
-            server.stop()
+        assert httpx.get(server.base_url + "/health/ready", timeout=5).status_code == 503
+        proxy.resume()
+        server.wait_for("/health/ready", 200, timeout=15)
+        healed = post(json={"name": "after"})
+        assert healed.status_code == 201, healed.text
+    finally:
+        server.stop()
+
+
+def test_sigterm_with_a_silent_database_still_exits_cleanly(
+    partitionable: tuple[SilentProxy, str],
+) -> None:
+    """Idle pooled connections to a database that stopped answering cannot hold a
+    shutdown: closing them gives up after POOL_CLOSE_SECONDS, says so, and the exit code
+    is 0. (Unbounded, each close waited out DB_QUERY_TIMEOUT_SECONDS until granian gave
+    up on the worker with a TimeoutError traceback and exit code 1.)"""
+    proxy, through = partitionable
+    env = {"APP_ENV": "production", "DATABASE_URL": through, "DB_POOL_SIZE": str(POOL_SIZE)}
+    server = ServerProcess.start(
+        env | {"SHUTDOWN_DRAIN_SECONDS": "0.5"}, ready_path="/health/ready"
+    )
+    _post_concurrently(server, POOL_SIZE * 2)  # every pooled connection open, then idle
+    proxy.silence()
+    exit_code, output = server.stop(timeout=35)  # terminationGracePeriodSeconds
+    assert exit_code == 0, output
+    assert "database connections dropped unclosed" in output
 
 
 def _post_concurrently(server: ServerProcess, count: int) -> None:

@@ -47,8 +47,9 @@ def test_the_query_timeout_defaults_to_10_s_and_0_turns_it_off(
     raw: str, seconds: float | None
 ) -> None:
     """DB_QUERY_TIMEOUT_SECONDS bounds each statement; 0 means wait forever."""
-    settings = Settings.from_env({"DB_HOST": "db", "DB_QUERY_TIMEOUT_SECONDS": raw})
-    assert settings.database.query_timeout_seconds == seconds
+    for server in ({"DB_HOST": "db"}, {"DATABASE_URL": "postgres://h/d"}):
+        settings = Settings.from_env(server | {"DB_QUERY_TIMEOUT_SECONDS": raw})
+        assert settings.database.query_timeout_seconds == seconds
 
 
 @pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
@@ -68,6 +69,7 @@ def test_plain_postgres_urls_get_the_async_driver(scheme: str) -> None:
         ({"DB_HOST": "db", "DB_SSL": "maybe"}, "DB_SSL"),
         ({"DB_HOST": "db", "DB_POOL_SIZE": "0"}, "DB_POOL_SIZE"),
         ({"DB_HOST": "db", "DB_QUERY_TIMEOUT_SECONDS": "soon"}, "DB_QUERY_TIMEOUT_SECONDS"),
+        ({"DATABASE_URL": "postgres://h/d", "DB_QUERY_TIMEOUT_SECONDS": "-1"}, "DB_QUERY_TIMEOUT"),
         ({"DATABASE_URL": "mysql://h/d"}, "DATABASE_URL"),
         ({"DATABASE_URL": "::not a url::"}, "DATABASE_URL"),
         ({"SHUTDOWN_TIMEOUT_SECONDS": "-1"}, "SHUTDOWN_TIMEOUT_SECONDS"),
