@@ -71,7 +71,11 @@ def test_a_failed_start_up_is_logged_with_its_cause(
 def test_serving_never_imports_what_only_other_commands_need() -> None:
     """Alembic (migrate) and the OTLP exporter (tracing on) stay out of a plain serve's
     start-up, which the ready-within-1-s goal counts."""
-    serve_path = "import service.cli, service.app, service.server, sys; print(*sys.modules)"
+    serve_path = (
+        "import sys; from service import cli, server; from service.app import create_app; "
+        "from service.settings import Settings; "
+        "create_app(Settings.from_env({'APP_ENV': 'test'})); print(*sys.modules)"
+    )
     loaded = subprocess.run(
         [sys.executable, "-c", serve_path], capture_output=True, text=True, check=True
     ).stdout.split()
