@@ -57,8 +57,9 @@ class Database:
         """Close the pooled connections, giving up after POOL_CLOSE_SECONDS.
 
         A database that stopped answering makes each close wait for
-        DB_QUERY_TIMEOUT_SECONDS; one after another they could outlast Kubernetes'
-        grace period. What is left open then goes with the process.
+        DB_QUERY_TIMEOUT_SECONDS; one after another they outlasted granian's wait for
+        the worker (a TimeoutError traceback, exit code 1). What is left open then
+        goes with the process.
         """
         with anyio.move_on_after(POOL_CLOSE_SECONDS) as waited:
             await self.engine.dispose()
