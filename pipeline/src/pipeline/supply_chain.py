@@ -73,14 +73,9 @@ class SupplyChain(Security):
         password: RegistryPassword = None,
     ) -> str:
         """Sign an image by digest with cosign (key pair, or keyless with an OIDC token)."""
-        keyless = _keyless(private_key, oidc_token)
-        command = commands.cosign_sign(image, keyless=keyless)
-        await (
-            self.cosign(image, username, password)
-            .with_(_signer(private_key, key_password, oidc_token))
-            .with_exec(commands.with_registry_login(command))
-            .sync()
-        )
+        command = commands.cosign_sign(image, keyless=_keyless(private_key, oidc_token))
+        signer = _signer(private_key, key_password, oidc_token)
+        await self.cosign_run(image, username, password, command, signer).sync()
         return image
 
     @function(cache="never")
@@ -100,13 +95,15 @@ class SupplyChain(Security):
         command = commands.cosign_attest(
             image, "/in/sbom.spdx.json", keyless=_keyless(private_key, oidc_token)
         )
-        await (
-            self.cosign(image, username, password)
-            .with_file("/in/sbom.spdx.json", sbom)
-            .with_(_signer(private_key, key_password, oidc_token))
-            .with_exec(commands.with_registry_login(command))
-            .sync()
-        )
+        signer = _signer(private_key, key_password, oidc_token)
+        await self.cosign_run(
+            image,
+            username,
+            password,
+            command,
+            lambda c: c.with_file("/in/sbom.spdx.json", sbom),
+            signer,
+        ).sync()
         return image
 
     @function(cache="never")
@@ -130,12 +127,27 @@ class SupplyChain(Security):
         command = commands.cosign_verify(
             image, key=key, identity=certificate_identity, issuer=certificate_oidc_issuer
         )
-        return await (
-            self.cosign(image, username, password)
-            .with_(lambda c: c.with_file(key, public_key) if public_key else c)
-            .with_exec(commands.with_registry_login(command))
-            .stdout()
-        )
+        return await self.cosign_run(
+            image,
+            username,
+            password,
+            command,
+            lambda c: c.with_file(key, public_key) if public_key else c,
+        ).stdout()
+
+    def cosign_run(
+        self,
+        image: str,
+        user: str,
+        password: dagger.Secret | None,
+        command: list[str],
+        *setup: Transform,
+    ) -> dagger.Container:
+        """`command` in the cosign container after `setup`, logged in to the registry."""
+        container = self.cosign(image, user, password)
+        for step in setup:
+            container = container.with_(step)
+        return container.with_exec(commands.with_registry_login(command))
 
     def cosign(self, image: str, user: str, password: dagger.Secret | None) -> dagger.Container:
         """cosign (from its own image) in a shell, with the registry's credentials."""
