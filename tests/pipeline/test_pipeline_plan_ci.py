@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from dagger import dag
+from pipeline.effects import CACHE_BUSTER
 from pipeline.run import PipelineFailedError
 
 from tests.pipeline.fake_engine import FakeEngine
@@ -81,7 +82,7 @@ async def test_ci_fails_names_the_step_and_notifies(engine: FakeEngine, pipeline
     message = post.find("withNewFile")[0].args["contents"]
     assert all(part in message for part in ("audit", "abc123", "https://ci/run/1"))
     assert "WEBHOOK_URL" in secret_vars(post)
-    assert "SENT_AT" in env_of(post)
+    assert CACHE_BUSTER in env_of(post)
     assert "$WEBHOOK_URL" in argv(post)[0][-1]
 
 

@@ -5,7 +5,7 @@ from collections.abc import Callable
 import dagger
 from dagger import dag
 
-from pipeline.commands import TRIVY_CACHE
+from pipeline import workspace
 
 # What the checks read: a change anywhere else (docs, k8s, README) keeps their cache.
 CODE = [
@@ -26,13 +26,23 @@ DB_ENV = {"DB_HOST": "db", "DB_PORT": "5432", "DB_NAME": "hello", "DB_USER": "he
 Transform = Callable[[dagger.Container], dagger.Container]
 
 
+def run_all(argvs: list[list[str]]) -> Transform:
+    """Run a sequence of commands (one definition in gitops) on a container."""
+
+    def apply(container: dagger.Container) -> dagger.Container:
+        for argv in argvs:
+            container = container.with_exec(argv)
+        return container
+
+    return apply
+
+
 class Base:
     """The state of the main object, declared once in pipeline.main.Pipeline."""
 
     source: dagger.Directory
     python_image: str
     postgres_image: str
-    trivy_image: str
     syft_image: str
     cosign_image: str
     alpine_image: str
@@ -51,22 +61,7 @@ class Base:
             .with_directory("/src", self.code())
             .with_workdir("/src")
             .with_env_variable("CI", "true")  # a missing service fails the tests, never skips
-            .with_exec(["pip", "install", "-e", ".[dev]"])
-        )
-
-    def trivy(self, ignore_file: dagger.File | None) -> dagger.Container:
-        """Trivy with its vulnerability DB in a LOCKED cache (one writer at a time)."""
-        return (
-            dag.container()
-            .from_(self.trivy_image)
-            .with_mounted_cache(
-                TRIVY_CACHE, dag.cache_volume("trivy-db"), sharing=dagger.CacheSharingMode.LOCKED
-            )
-            .with_new_file("/scan/.trivyignore", "")  # trivy refuses a missing ignore file
-            .with_directory("/scan", self.source.filter(include=[".trivyignore"]))
-            .with_(lambda c: c.with_file("/scan/.trivyignore", ignore_file) if ignore_file else c)
-            .with_workdir("/scan")
-            .with_directory("/scan/out", dag.directory())
+            .with_exec(workspace.install())
         )
 
     def with_database(self, password: dagger.Secret | None, app_env: str) -> Transform:

@@ -7,7 +7,9 @@ from dagger import Doc, dag, function
 
 from pipeline import gitops
 from pipeline.arguments import OidcToken, PrivateKey, RegistryPassword, RegistryUser
-from pipeline.deploy_steps import DeploySteps, Secret, fresh, head, run_all
+from pipeline.base import run_all
+from pipeline.deploy_steps import DeploySteps, Secret, head
+from pipeline.effects import always_run
 from pipeline.smoke import smoke_command
 from pipeline.supply_chain import GITHUB_ISSUER
 
@@ -79,7 +81,7 @@ class Delivery(DeploySteps):
         return await (
             dag.container()
             .from_(self.curl_image)
-            .with_(fresh)
+            .with_(always_run)
             .with_exec(smoke_command(url, attempts, request_seconds))
             .stdout()
         )

@@ -1,37 +1,21 @@
 """The steps of a deploy: clone, publish or verify, pull request, follow Argo CD."""
 
-from datetime import UTC, datetime
-
 import anyio
 import dagger
 from dagger import dag
 
 from pipeline import gitops, platform_api
-from pipeline.base import Transform
+from pipeline.base import run_all
+from pipeline.effects import always_run
+from pipeline.errors import PipelineError
 from pipeline.supply_chain import SupplyChain
 
 Secret = dagger.Secret | None
 POLL_SECONDS = 10
 
 
-class DeployFailedError(Exception):
+class DeployFailedError(PipelineError):
     """The deploy stopped; the message says why and what Git now says."""
-
-
-def fresh(container: dagger.Container) -> dagger.Container:
-    """A side effect must not be answered from the exec cache: each run is a new input."""
-    return container.with_env_variable("DELIVERY_AT", datetime.now(UTC).isoformat())
-
-
-def run_all(argvs: list[list[str]]) -> Transform:
-    """Run a sequence of commands (one definition in gitops) on a container."""
-
-    def apply(container: dagger.Container) -> dagger.Container:
-        for argv in argvs:
-            container = container.with_exec(argv)
-        return container
-
-    return apply
 
 
 class DeploySteps(SupplyChain):
@@ -45,14 +29,14 @@ class DeploySteps(SupplyChain):
         for name, value in gitops.CREDENTIAL_ENV.items():
             container = container.with_env_variable(name, value)
         clone = gitops.clone(repository, branch)
-        return container.with_(fresh).with_exec(clone).with_workdir(gitops.CLONE)
+        return container.with_(always_run).with_exec(clone).with_workdir(gitops.CLONE)
 
     async def api(self, url: str, token: dagger.Secret, body: str = "") -> str:
         """One API call, the bearer token a secret variable; returns the answer's body."""
         return await (
             dag.container()
             .from_(self.curl_image)
-            .with_(fresh)
+            .with_(always_run)
             .with_new_file("/in/body.json", body)
             .with_secret_variable("API_TOKEN", token)
             .with_exec(platform_api.api_request(url, body and "/in/body.json"))

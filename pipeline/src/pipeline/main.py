@@ -8,24 +8,7 @@ from dagger import DefaultPath, Doc, Ignore, object_type
 from pipeline import images
 from pipeline.delivery import Delivery
 from pipeline.run import Run
-
-# An allowlist: only what the steps read is uploaded. The README is part of the
-# image (package metadata) but not of the checks' input (pipeline.base.CODE),
-# so editing it or the docs does not invalidate the test steps' cache.
-SOURCE_ALLOWLIST = [
-    "*",
-    "!service/",
-    "!tests/",
-    "!pyproject.toml",
-    "!requirements.lock",
-    "!README.md",
-    "!Dockerfile",
-    "!.dockerignore",
-    "!.trivyignore",
-    "!k8s/",
-    "**/__pycache__",
-    "**/.venv",
-]
+from pipeline.source import SOURCE_IGNORE
 
 
 def _image(name: str, default: str) -> object:
@@ -40,7 +23,7 @@ class Pipeline(Run, Delivery):
         dagger.Directory,
         Doc("The service repository. Default: this repository (allowlisted files only)."),
         DefaultPath("/"),
-        Ignore(SOURCE_ALLOWLIST),
+        Ignore(SOURCE_IGNORE),
     ]
     python_image: Annotated[str, _image("Python", images.PYTHON)] = images.PYTHON
     postgres_image: Annotated[str, _image("PostgreSQL", images.POSTGRES)] = images.POSTGRES

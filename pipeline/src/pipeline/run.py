@@ -1,7 +1,6 @@
 """`ci` composes every step; `serve` runs the API with PostgreSQL for local work."""
 
 from collections.abc import Awaitable
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio
@@ -25,12 +24,14 @@ from pipeline.arguments import (
     Version,
 )
 from pipeline.checks import Checks
+from pipeline.effects import always_run
+from pipeline.errors import PipelineError
 from pipeline.security import GateFailedError, passed_or_raise
 from pipeline.summary import StepResult, failed_steps, notification, render_summary
 from pipeline.supply_chain import SupplyChain
 
 
-class PipelineFailedError(Exception):
+class PipelineFailedError(PipelineError):
     """A step of `ci` failed; the message is the summary."""
 
 
@@ -162,7 +163,7 @@ class Run(SupplyChain, Checks):
             .with_new_file(
                 "/message.json", notification(failed, revision=revision, run_url=run_url)
             )
-            .with_env_variable("SENT_AT", datetime.now(UTC).isoformat())  # never a cached no-op
+            .with_(always_run)
             .with_secret_variable("WEBHOOK_URL", webhook)
             .with_exec(commands.webhook_post("/message.json"))
             .sync()

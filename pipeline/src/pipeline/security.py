@@ -5,16 +5,35 @@ from dagger import dag, function
 
 from pipeline import commands
 from pipeline.arguments import IgnoreUnfixed, Platform, Severity, TrivyIgnore
+from pipeline.commands import TRIVY_CACHE
+from pipeline.errors import PipelineError
 from pipeline.image import ImageSteps
 from pipeline.policy import GateResult, check_severity, gate, parse_report
 
 
-class GateFailedError(Exception):
+class GateFailedError(PipelineError):
     """A security gate found findings at or above its threshold."""
 
 
 class Security(ImageSteps):
     """Gates that fail the call and list the findings that failed them."""
+
+    trivy_image: str
+
+    def trivy(self, ignore_file: dagger.File | None) -> dagger.Container:
+        """Trivy with its vulnerability DB in a LOCKED cache (one writer at a time)."""
+        return (
+            dag.container()
+            .from_(self.trivy_image)
+            .with_mounted_cache(
+                TRIVY_CACHE, dag.cache_volume("trivy-db"), sharing=dagger.CacheSharingMode.LOCKED
+            )
+            .with_new_file("/scan/.trivyignore", "")  # trivy refuses a missing ignore file
+            .with_directory("/scan", self.source.filter(include=[".trivyignore"]))
+            .with_(lambda c: c.with_file("/scan/.trivyignore", ignore_file) if ignore_file else c)
+            .with_workdir("/scan")
+            .with_directory("/scan/out", dag.directory())
+        )
 
     @function
     async def scan(

@@ -1,0 +1,45 @@
+"""What of the repository the pipeline reads: one allowlist for module and client mode.
+
+Module mode applies it as the `Ignore` of the `source` argument (`DefaultPath("/")`);
+client mode (`python -m pipeline`) as the `exclude` of the host directory it uploads.
+Both use .dockerignore syntax: exclude everything, then re-include what steps read.
+"""
+
+from typing import Final
+
+# Only what the steps read is uploaded. The README is part of the image (package
+# metadata) but not of the checks' input (pipeline.base.CODE), so editing it or the
+# docs does not invalidate the test steps' cache.
+ALLOWLIST: Final = [
+    "*",
+    "!service/",
+    "!tests/",
+    "!pyproject.toml",
+    "!requirements.lock",
+    "!README.md",
+    "!Dockerfile",
+    "!.dockerignore",
+    "!.trivyignore",
+    "!k8s/",
+]
+# The repository's .gitignore, re-stated (the module cannot read it before the upload):
+# nothing git ignores is uploaded. tests/pipeline checks the two lists agree.
+GITIGNORED: Final = [
+    "**/__pycache__",
+    "**/*.py[cod]",
+    "**/.venv",
+    "**/.tools",
+    "**/.pytest_cache",
+    "**/.ruff_cache",
+    "**/.mypy_cache",
+    "**/.coverage",
+    "**/coverage.xml",
+    "**/htmlcov",
+    "**/dist",
+    "**/build",
+    "**/*.egg-info",
+    "**/hello.db",
+    "**/uv.lock",
+    "**/node_modules",
+]
+SOURCE_IGNORE: Final = [*ALLOWLIST, *GITIGNORED]
