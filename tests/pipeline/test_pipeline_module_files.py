@@ -2,6 +2,7 @@
 generated committed, and the pinned versions where the issue fixes them."""
 
 import json
+import re
 import subprocess
 import tomllib
 
@@ -33,11 +34,22 @@ def test_dagger_json_points_at_the_python_module() -> None:
     }
 
 
-def test_module_pins_the_sdk_and_registers_its_main_object() -> None:
-    """dagger-io is pinned to 0.21.11 and the runtime finds Pipeline by entry point."""
-    project = tomllib.loads((ROOT / "pipeline" / "pyproject.toml").read_text())
-    assert "dagger-io==0.21.11" in project["project"]["dependencies"]
-    assert project["project"]["entry-points"]["dagger.mod"]["main_object"] == "pipeline:Pipeline"
+def test_module_leaves_the_sdk_unbounded_and_registers_its_main_object() -> None:
+    """Any bound on dagger-io fails the runtime's check (its SDK is 0.0.0); client mode pins."""
+    project = tomllib.loads((ROOT / "pipeline" / "pyproject.toml").read_text())["project"]
+    assert "dagger-io" in project["dependencies"]
+    assert project["optional-dependencies"]["client"] == ["dagger-io==0.21.11"]
+    assert project["entry-points"]["dagger.mod"]["main_object"] == "pipeline:Pipeline"
+
+
+def test_the_module_lock_pins_everything_but_the_sdk() -> None:
+    """pipeline/requirements.lock: exact versions, hashes, no dagger-io, no download address."""
+    lock = (ROOT / "pipeline" / "requirements.lock").read_text()
+    pins = re.findall(r"(?m)^([A-Za-z0-9_.-]+)==\S+ \\$", lock)
+    assert {"pyyaml", "anyio", "gql", "beartype"} <= set(pins)
+    assert "dagger-io" not in pins
+    assert lock.count("--hash=sha256:") >= len(pins)
+    assert "://" not in lock
 
 
 def test_no_lock_or_vendored_sdk_is_committed() -> None:
