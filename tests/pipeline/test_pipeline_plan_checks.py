@@ -9,8 +9,9 @@ run. Command output is scripted where the module reads it.
 from typing import Any
 
 import pytest
+from pipeline.base import CODE
 
-from pipeline import images
+from pipeline import images, workspace
 from tests.pipeline.fake_engine import FakeEngine
 from tests.pipeline.plan_helpers import argv, env_of, exec_leaf, secret_vars
 from tests.pipeline.plan_helpers import images as images_of
@@ -19,15 +20,32 @@ from tests.pipeline.plan_helpers import images as images_of
 pytestmark = pytest.mark.anyio
 
 
-async def test_lint_installs_dev_extras_then_runs_ruff_and_mypy(
+async def test_lint_installs_the_lock_then_runs_ruff_and_mypy(
     engine: FakeEngine, pipeline: Any
 ) -> None:
-    """lint = pip install -e .[dev], ruff check, ruff format --check, mypy, on the Python image."""
+    """lint = the dev lock (hashed), the service editable, ruff check, format check, mypy."""
     await pipeline.lint()
     leaf = exec_leaf(engine, "mypy")
     assert images_of(leaf) == [images.PYTHON]
-    assert argv(leaf) == [["pip", "install", "-e", ".[dev]"], ["ruff", "check", "."],
-                          ["ruff", "format", "--check", "."], ["mypy"]]  # fmt: skip
+    assert argv(leaf) == [
+        ["pip", "install", "--require-hashes", "--no-deps", "-r", "requirements-dev.lock"],
+        ["pip", "install", "--no-deps", "--no-build-isolation", "-e", "."],
+        ["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"],
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("check", ["lint", "test", "integration"])
+async def test_every_check_installs_the_lock_before_the_code(
+    engine: FakeEngine, pipeline: Any, check: str
+) -> None:
+    """The lock is installed from the lock file alone, so a code change keeps that step cached."""
+    await getattr(pipeline, check)()
+    (lock_install,) = {
+        c.render(): c for c in engine.calls
+        if c.field == "withExec" and c.args["args"] == workspace.install_locked()
+    }.values()  # fmt: skip
+    assert [c.args["path"] for c in lock_install.find("withFile")] == ["/src/requirements-dev.lock"]
+    assert not lock_install.find("withDirectory")
 
 
 async def test_checks_read_the_code_but_not_the_readme(engine: FakeEngine, pipeline: Any) -> None:
@@ -37,6 +55,12 @@ async def test_checks_read_the_code_but_not_the_readme(engine: FakeEngine, pipel
         c.render(): c for c in engine.called("filter") if "service/" in c.args["include"]
     }.values()
     assert "README.md" not in code_filter.args["include"]
+    assert code_filter.args["include"] == CODE
+
+
+def test_the_checks_input_leaves_out_what_only_self_test_reads() -> None:
+    """Editing the module, scripts, workflows or manifests keeps lint and test cached."""
+    assert not {"pipeline/", "scripts/", ".github/", "dagger.json", "k8s/"} & set(CODE)
 
 
 async def test_test_returns_the_coverage_report(engine: FakeEngine, pipeline: Any) -> None:

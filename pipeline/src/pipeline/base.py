@@ -53,16 +53,29 @@ class Base:
         return self.source.filter(include=CODE).with_new_file("README.md", README_STUB)
 
     def workspace(self) -> dagger.Container:
-        """Python with the service installed editable with its dev extras."""
+        """Python with the development lock and the service installed (CI=true)."""
         return (
             dag.container()
             .from_(self.python_image)
-            .with_mounted_cache("/root/.cache/pip", dag.cache_volume("pip"))
-            .with_directory("/src", self.code())
-            .with_workdir("/src")
             .with_env_variable("CI", "true")  # a missing service fails the tests, never skips
-            .with_exec(workspace.install())
+            .with_(self.installed(self.code()))
         )
+
+    def installed(self, code: dagger.Directory, *projects: str) -> Transform:
+        """The dev lock installed (cached while it is unchanged), then `code` and projects."""
+        locked, editable = workspace.install(*projects)
+
+        def apply(container: dagger.Container) -> dagger.Container:
+            return (
+                container.with_mounted_cache("/root/.cache/pip", dag.cache_volume("pip"))
+                .with_workdir("/src")
+                .with_file(f"/src/{workspace.DEV_LOCK}", self.source.file(workspace.DEV_LOCK))
+                .with_exec(locked)
+                .with_directory("/src", code)
+                .with_exec(editable)
+            )
+
+        return apply
 
     def with_database(self, password: dagger.Secret | None, app_env: str) -> Transform:
         """Bind PostgreSQL as `db` and point the service at it (DB_* variables, secret password)."""

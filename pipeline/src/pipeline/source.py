@@ -16,6 +16,7 @@ ALLOWLIST: Final = [
     "!tests/",
     "!pyproject.toml",
     "!requirements.lock",
+    "!requirements-dev.lock",
     "!README.md",
     "!Dockerfile",
     "!.dockerignore",

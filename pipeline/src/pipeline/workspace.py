@@ -12,9 +12,25 @@ POSTGRES_SERVER = [
 ]  # fmt: skip
 
 
-def install() -> list[str]:
-    """Install the service editable with its development extras."""
-    return ["pip", "install", "-e", ".[dev]"]
+# Everything the checks and tests install, hashed (scripts/lock writes it; scripts/test
+# installs from it too), so a new release on PyPI cannot turn a green run red.
+DEV_LOCK = "requirements-dev.lock"
+
+
+def install_locked() -> list[str]:
+    """Install exactly the development lock: every version pinned and hashed, nothing resolved."""
+    return ["pip", "install", "--require-hashes", "--no-deps", "-r", DEV_LOCK]
+
+
+def install_editable(*projects: str) -> list[str]:
+    """Install projects editable from what is installed (the lock has their build backend)."""
+    editables = [arg for project in projects for arg in ("-e", project)]
+    return ["pip", "install", "--no-deps", "--no-build-isolation", *editables]
+
+
+def install(*projects: str) -> list[list[str]]:
+    """The lock, then the projects (default: the service) editable on top."""
+    return [install_locked(), install_editable(*(projects or (".",)))]
 
 
 def lint() -> list[list[str]]:
