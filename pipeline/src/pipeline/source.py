@@ -9,7 +9,9 @@ from typing import Final
 
 # Only what the steps read is uploaded. The README is part of the image (package
 # metadata) but not of the checks' input (pipeline.base.CODE), so editing it or the
-# docs does not invalidate the test steps' cache.
+# docs does not invalidate the test steps' cache. pipeline/, scripts/, .github/,
+# dagger.json and .gitignore are what `self-test` reads (the module's own tests, their
+# tools, the workflows).
 ALLOWLIST: Final = [
     "*",
     "!service/",
@@ -22,9 +24,17 @@ ALLOWLIST: Final = [
     "!.dockerignore",
     "!.trivyignore",
     "!k8s/",
+    "!pipeline/",
+    "!scripts/",
+    "!.github/",
+    "!dagger.json",
+    "!.gitignore",
 ]
 # The repository's .gitignore, re-stated (the module cannot read it before the upload):
-# nothing git ignores is uploaded. tests/pipeline checks the two lists agree.
+# nothing git ignores is uploaded, even under an allowlisted folder (service/hello.db).
+# Last, so they win over the allowlist's re-includes. A .gitignore name without a
+# slash matches at any depth (**/NAME); one with a slash is anchored at the root.
+# tests/pipeline/test_pipeline_source.py checks the two lists agree.
 GITIGNORED: Final = [
     "**/__pycache__",
     "**/*.py[cod]",
@@ -42,5 +52,6 @@ GITIGNORED: Final = [
     "**/hello.db",
     "**/uv.lock",
     "**/node_modules",
+    "pipeline/sdk",
 ]
 SOURCE_IGNORE: Final = [*ALLOWLIST, *GITIGNORED]
