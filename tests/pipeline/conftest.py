@@ -72,7 +72,11 @@ def registered() -> dict[str, Any]:
 
 def typedefs(engine: FakeEngine, module: Call) -> dict[str, Any]:
     """Objects -> functions -> arguments, read back from the recorded ID chains."""
-    objects = {}
+    objects: dict[str, Any] = {"enums": {}}
+    for with_enum in module.find("withEnum"):
+        chain = with_enum.arg_chain(engine, "enum")
+        members = [c.args["name"] for c in chain.find("withEnumMember")]
+        objects["enums"][chain.find("withEnum")[0].args["name"]] = members
     for with_object in module.find("withObject"):
         chain = with_object.arg_chain(engine, "object")
         functions = [c.arg_chain(engine, "function") for c in chain.find("withFunction")]
@@ -95,5 +99,11 @@ def _function(engine: FakeEngine, chain: Call) -> dict[str, Any]:
         "description": fields.get("withDescription", {}).get("description", ""),
         "cache": fields.get("withCachePolicy", {}).get("policy"),
         "check": "withCheck" in fields,
-        "args": {c.args["name"]: c.args for c in chain.find("withArg")},
+        "args": {c.args["name"]: _arg(engine, c) for c in chain.find("withArg")},
     }
+
+
+def _arg(engine: FakeEngine, with_arg: Call) -> dict[str, Any]:
+    """The argument's registration, with the enum it takes (if any) by name."""
+    enums = with_arg.arg_chain(engine, "typeDef").find("withEnum")
+    return {**with_arg.args, "enum": enums[0].args["name"] if enums else None}

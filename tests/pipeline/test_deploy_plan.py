@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from dagger import dag
 from pipeline.deploy_steps import DeployFailedError
+from pipeline.errors import ArgumentError
 
 from pipeline import gitops, images
+from tests.k8s.gitops_repo import bare_remote, run
 from tests.pipeline.conftest import CANARIES, ROOT
 from tests.pipeline.fake_engine import Call, FakeEngine
 from tests.pipeline.plan_helpers import CLEAN, argv, script_reports, secret_vars
@@ -59,6 +61,16 @@ def script(
 def pushes(engine: FakeEngine) -> list[Call]:
     """Every recorded chain that pushes with git."""
     return [c for c in engine.calls if any("git push" in " ".join(a) for a in argv(c))]
+
+
+def queried(engine: FakeEngine) -> list[str]:
+    """What the module asked the engine, the connection's own `{ version }` handshake aside."""
+    return [c.render() for c in engine.calls if c.field != "version"]
+
+
+def branches(remote: Path) -> list[str]:
+    """The refs a bare remote has."""
+    return sorted(line.split()[1] for line in run(["git", "show-ref"], remote).splitlines())
 
 
 async def deploy(pipeline: Any, env: str, **kwargs: Any) -> str:
@@ -145,25 +157,68 @@ async def test_healthy_rollout_passes(engine: FakeEngine, pipeline: Any) -> None
     assert not any("revert" in " ".join(a) for a in engine.execs())
 
 
+ARGO = {"wait": True, "argocd_server": "https://argocd.acme.io"}
+IDENTITY = {"certificate_identity": "^https://github.com/acme/"}
+
+
 @pytest.mark.parametrize(
     ("env", "kwargs", "message"),
     [
-        ("prod", {}, "env must be staging or production"),
-        ("staging", {"image": "ghcr.io/acme/hello-api:1.0"}, "image must include a digest"),
-        ("staging", {"image": "ghcr.io/a/b@sha256:abc"}, "image's digest must be sha256:"),
-        ("staging", {}, "staging needs image .* or address"),
-        ("production", {"image": NEW}, "image applies to staging"),
-        ("staging", {"image": NEW, "wait": True}, "wait needs argocd_server"),
+        ("prod", {}, "--env must be staging or production"),
+        ("staging", {"image": "ghcr.io/acme/hello-api:1.0"}, "--image must be name@sha256:"),
+        ("staging", {"image": "ghcr.io/a/b@sha256:abc"}, "--image must be name@sha256:"),
+        ("staging", {}, "--address is needed when no --image"),
+        ("staging", {"image": NEW, "wait": True}, "--argocd-server must be an https:// URL"),
+        ("staging", {"image": NEW, **ARGO}, "--argocd-token is needed with --wait"),
+        ("production", {"image": NEW, **IDENTITY}, "--image applies to staging"),
+        ("production", {"wait": True, **IDENTITY}, "--wait applies to staging"),
+        ("production", {}, "--public-key or --certificate-identity: give exactly one"),
     ],
 )
-async def test_arguments_are_validated_by_name(
+async def test_arguments_are_checked_before_anything_runs(
     engine: FakeEngine, pipeline: Any, env: str, kwargs: dict[str, Any], message: str
 ) -> None:
-    """A wrong argument fails before any push, naming the argument."""
-    script(engine)
-    with pytest.raises(ValueError, match=message):
+    """A wrong argument fails naming its flag, before any query: no clone, no push."""
+    with pytest.raises(ArgumentError, match=message):
         await deploy(pipeline, env, **kwargs)
-    assert pushes(engine) == []
+    assert queried(engine) == []
+
+
+async def test_a_short_wait_and_two_signers_are_refused(engine: FakeEngine, pipeline: Any) -> None:
+    """--wait-seconds below one poll, or a key and a token at once, fail before anything."""
+    token = {"argocd_token": dag.secret("env://COSIGN_KEY")}
+    with pytest.raises(ArgumentError, match="--wait-seconds must be at least 10"):
+        await deploy(pipeline, "staging", image=NEW, **ARGO, **token, wait_seconds=5)
+    keys = {"private_key": dag.secret("env://COSIGN_KEY"), "oidc_token": dag.secret("env://X")}
+    with pytest.raises(ArgumentError, match="--private-key and --oidc-token are exclusive"):
+        await deploy(pipeline, "staging", address="ghcr.io/acme/hello-api", **keys)
+    assert queried(engine) == []
+
+
+async def test_production_to_a_non_github_remote_fails_before_pushing(
+    engine: FakeEngine, pipeline: Any, tmp_path: Path
+) -> None:
+    """An ssh URL cannot get a pull request: refused before the verify, the branch, anything."""
+    remote = bare_remote(tmp_path)
+    with pytest.raises(ArgumentError, match=r"--repository must be https://github\.com/OWNER"):
+        await pipeline.deploy("production", "git@github.com:o/n.git",
+                              dag.secret("env://REGISTRY_TOKEN"), **IDENTITY)  # fmt: skip
+    assert queried(engine) == []
+    assert branches(remote) == ["refs/heads/main"]
+
+
+async def test_staging_publish_is_stamped_with_revision_and_version(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """A staging deploy that builds passes --revision and --version to the image it publishes."""
+    script(engine)
+    script_reports(engine, CLEAN)
+    await deploy(pipeline, "staging", address="ghcr.io/acme/hello-api", revision="abc123",
+                 version="1.4.0")  # fmt: skip
+    (build,) = {c.render(): c for c in engine.calls if c.field == "dockerBuild"}.values()
+    stamped = {a["name"]: a["value"] for a in build.args["buildArgs"]}
+    assert stamped["GIT_SHA"] == "abc123"
+    assert stamped["VERSION"] == "1.4.0"
 
 
 async def test_the_token_never_reaches_a_request(engine: FakeEngine, pipeline: Any) -> None:

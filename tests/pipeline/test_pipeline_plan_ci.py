@@ -5,15 +5,17 @@ can run here. The fake engine validates every query against the real Dagger
 schema, records it, and answers with synthesized values or scripted ones.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 from dagger import dag
+from graphql import GraphQLError
 from pipeline.effects import CACHE_BUSTER
 from pipeline.run import PipelineFailedError
 
-from tests.pipeline.fake_engine import FakeEngine
+from tests.pipeline.fake_engine import Call, FakeEngine
 from tests.pipeline.plan_helpers import (
     CLEAN,
     REPORT,
@@ -33,11 +35,11 @@ async def test_ci_without_registry_runs_every_check_and_gate(
 ) -> None:
     """Without an address ci lints, tests, audits, builds, scans and makes the SBOM, no push."""
     script_reports(engine, CLEAN)
-    report = await pipeline.ci(revision="abc123")
+    summary = await pipeline.ci(revision="abc123")
     for step in ("lint", "test", "integration", "audit", "build", "scan", "sbom"):
-        assert f"| {step} | ok |" in report.summary
+        assert f"| {step} | ok |" in summary
     assert engine.called("publish") == []
-    assert "image: not published" in report.summary
+    assert "image: not published" in summary
 
 
 async def test_ci_with_registry_publishes_then_signs_the_digest(
@@ -46,9 +48,9 @@ async def test_ci_with_registry_publishes_then_signs_the_digest(
     """With an address and a key: scan, then publish, then sign and attest that digest."""
     script_reports(engine, CLEAN)
     key = dag.secret("env://COSIGN_KEY")
-    report = await pipeline.ci(address=ADDRESS, private_key=key, revision="abc123")
+    summary = await pipeline.ci(address=ADDRESS, private_key=key, revision="abc123")
     (push,) = engine.called("publish")
-    digest = report.summary.split("image: ")[1].strip()
+    digest = summary.split("image: ")[1].strip()
     cosign = [a[-1] for a in engine.execs() if a[0] == "sh" and "cosign" in a[-1]]
     assert max(c.seq for c in engine.called("contents")) < push.seq
     assert [c.split()[2] for c in (x.splitlines()[-1] for x in cosign)] == ["sign", "attest"]
@@ -56,15 +58,28 @@ async def test_ci_with_registry_publishes_then_signs_the_digest(
     assert all(c.endswith(digest) for c in cosign)
 
 
-async def test_ci_hands_back_the_evidence(engine: FakeEngine, pipeline: Any) -> None:
-    """The evidence directory holds the summary, the SBOM, the reports and the digest."""
-    script_reports(engine, CLEAN)
-    report = await pipeline.ci(address=ADDRESS)
-    await report.evidence.id()
+async def test_evidence_keeps_every_report_and_an_sbom_per_platform(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """`evidence` returns the audit, each platform's scan and each platform's SBOM."""
+    script_reports(engine, REPORT)  # failing findings: the evidence is kept all the same
+    evidence = await pipeline.evidence(platforms=["linux/amd64", "linux/arm64"])
+    await evidence.id()
     added = {
         c.args["path"] for c in engine.called("id")[-1].parent.chain() if c.field.startswith("with")
     }
-    assert added >= {"summary.md", "sbom.spdx.json", "digest.txt", "audit", "scan-0"}
+    assert added == {"audit", "scan-linux-amd64", "scan-linux-arm64",
+                     "sbom-linux-amd64.spdx.json", "sbom-linux-arm64.spdx.json"}  # fmt: skip
+
+
+async def test_ci_names_the_checkout_commit_when_no_revision_is_given(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """Without --revision the summary names the source checkout's commit, not "unknown"."""
+    script_reports(engine, CLEAN)
+    engine.answer("commit", "0123456789abcdef0123456789abcdef01234567")
+    pipeline.git = dag.git("https://github.com/acme/hello-world-api").head()
+    assert (await pipeline.ci()).startswith("# ci passed at 0123456789abcdef")
 
 
 async def test_ci_fails_names_the_step_and_notifies(engine: FakeEngine, pipeline: Any) -> None:
@@ -119,3 +134,57 @@ def test_fake_engine_requires_the_session_token(engine: FakeEngine) -> None:
         f"http://127.0.0.1:{engine.port}/query", json={"query": "{ version }"}, auth=("wrong", "")
     )
     assert response.status_code == 401
+
+
+def exec_error(command: list[str], stdout: str, stderr: str = "") -> GraphQLError:
+    """What a real engine answers for a failed with_exec (dagger.ExecError's extensions)."""
+    extensions = {"_type": "EXEC_ERROR", "cmd": command, "exitCode": 1, "stdout": stdout,
+                  "stderr": stderr}  # fmt: skip
+    return GraphQLError("exit code: 1 [traceparent:00-ab-cd-01]", extensions=extensions)
+
+
+def runs(program: str, word: str) -> Callable[[Call], bool]:
+    """Matches the stdout of a chain whose last command is `program ... word ...`."""
+    return lambda c: c.field == "stdout" and argv(c)[-1][:1] == [program] and word in argv(c)[-1]
+
+
+async def test_a_failed_step_shows_its_tools_own_words(engine: FakeEngine, pipeline: Any) -> None:
+    """The summary carries pytest's last lines, not `exit code: 1 [traceparent:...]`."""
+    script_reports(engine, CLEAN)
+    output = (
+        "tests/unit/test_api.py F\nFAILED tests/unit/test_api.py::test_x\n= 1 failed, 85 passed ="
+    )
+    engine.answer(runs("pytest", "unit"), exec_error(["pytest", "-m", "unit"], output))
+    with pytest.raises(PipelineFailedError) as failed:
+        await pipeline.ci(revision="abc")
+    assert "| test | FAILED | 1 failed, 85 passed |" in str(failed.value)
+    assert "FAILED tests/unit/test_api.py::test_x" in str(failed.value)
+    assert "traceparent" not in str(failed.value)
+
+
+async def test_a_passed_test_step_shows_pytests_summary_line(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """A passing test step's cell is `84 passed in 3.1s`, not `test session starts`."""
+    script_reports(engine, CLEAN)
+    engine.answer(
+        runs("pytest", "unit"), "=== test session starts ===\nTOTAL 97%\n= 84 passed in 3.1s ="
+    )
+    assert "| test | ok | 84 passed in 3.1s |" in await pipeline.ci(revision="abc")
+
+
+async def test_any_failure_is_recorded_and_notified(
+    engine: FakeEngine, pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected error in one step is a FAILED row; the others run and the webhook posts."""
+    script_reports(engine, CLEAN)
+
+    async def broken() -> str:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pipeline, "lint", broken)
+    with pytest.raises(PipelineFailedError) as failed:
+        await pipeline.ci(revision="abc", webhook=dag.secret("env://REGISTRY_TOKEN"))
+    assert "| lint | FAILED | RuntimeError: disk full |" in str(failed.value)
+    assert "| test | ok |" in str(failed.value)
+    assert "| notify | ok |" in str(failed.value)

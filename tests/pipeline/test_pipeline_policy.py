@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from pipeline.errors import ArgumentError
 from pipeline.policy import Finding, check_severity, gate, parse_report
 from pipeline.summary import StepResult, failed_steps, notification, render_summary
 
@@ -45,8 +46,8 @@ def test_gate_passes_and_says_so() -> None:
 
 
 def test_unknown_severity_names_the_argument() -> None:
-    """A misspelt threshold is refused, naming `severity`."""
-    with pytest.raises(ValueError, match="severity must be one of"):
+    """A misspelt threshold is refused, naming the flag `--severity`."""
+    with pytest.raises(ArgumentError, match="--severity must be one of"):
         check_severity("urgent")
 
 

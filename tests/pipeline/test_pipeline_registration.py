@@ -6,13 +6,17 @@ tests/pipeline/fake_engine.py, which validates every query against the real
 Dagger schema; the tests read the registered type definitions back.
 """
 
+import json
+import re
 from typing import Any
 
 import pytest
 
+from pipeline import images
+
 FUNCTIONS = {
-    "lint", "test", "integration", "audit", "build", "build_all", "scan", "sbom",
-    "publish", "sign", "attest", "verify", "ci", "serve", "deploy", "smoke",
+    "lint", "test", "integration", "self_test", "audit", "build", "build_all", "scan", "sbom",
+    "publish", "sign", "attest", "verify", "ci", "evidence", "serve", "deploy", "smoke",
 }  # fmt: skip
 SIDE_EFFECTS = {"publish", "sign", "attest", "verify", "ci", "deploy", "smoke"}
 
@@ -43,14 +47,21 @@ def _all_args(registered: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
     return constructor + functions
 
 
-def test_every_argument_documents_its_default(registered: dict[str, Any]) -> None:
-    """`--help` explains every argument and says what happens when it is omitted."""
-    undocumented = [
+def test_every_argument_is_documented_and_no_default_twice(registered: dict[str, Any]) -> None:
+    """`--help` explains each argument; the CLI shows defaults and "required" itself."""
+    undocumented = [f"{w}.{n}" for w, n, a in _all_args(registered) if not a.get("description")]
+    repeated = [
         f"{where}.{name}"
         for where, name, arg in _all_args(registered)
-        if "Default" not in (arg.get("description") or "") and "Required" not in arg["description"]
+        if re.search(r"\b(Default|Required)\b", arg.get("description") or "")
     ]
-    assert undocumented == []
+    assert (undocumented, repeated) == ([], [])
+
+
+def test_env_is_an_enum_the_cli_can_list(registered: dict[str, Any]) -> None:
+    """`deploy --env` takes staging or production, validated and listed by the CLI."""
+    env = registered["Pipeline"]["functions"]["deploy"]["args"]["env"]
+    assert registered["enums"][env["enum"]] == ["staging", "production"]
 
 
 def test_source_is_declared_once_with_default_path_and_allowlist(
@@ -79,12 +90,13 @@ def test_pure_steps_keep_the_default_cache(registered: dict[str, Any]) -> None:
 def test_checks_are_marked_for_dagger_check(registered: dict[str, Any]) -> None:
     """`dagger check` runs lint, the unit tests and the integration tests."""
     checks = {n for n, fn in _functions(registered).items() if fn["check"]}
-    assert checks == {"lint", "test", "integration"}
+    assert checks == {"lint", "test", "integration", "self_test"}
 
 
 def test_tool_images_are_overridable_with_pinned_defaults(registered: dict[str, Any]) -> None:
-    """Each tool image is a constructor argument whose default carries a version tag."""
+    """Each pinned image of pipeline.images is a constructor argument's default, with a tag."""
     args = registered["Pipeline"]["constructor"][0]["args"]
-    images = {n: a["defaultValue"] for n, a in args.items() if n.endswith("_image")}
-    assert len(images) == 8
-    assert all(":" in v and not v.endswith(':latest"') for v in images.values())
+    defaults = {json.loads(a["defaultValue"]) for n, a in args.items() if n.endswith("_image")}
+    pinned = {v for n, v in vars(images).items() if n.isupper() and isinstance(v, str)}
+    assert defaults == pinned
+    assert all(":" in v and not v.endswith(":latest") for v in defaults)

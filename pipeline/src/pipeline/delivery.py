@@ -3,34 +3,43 @@
 from typing import Annotated
 
 import dagger
-from dagger import Doc, dag, function
+from dagger import Doc, dag, enum_type, function
 
 from pipeline import gitops
-from pipeline.arguments import OidcToken, PrivateKey, RegistryPassword, RegistryUser
+from pipeline.arguments import (
+    KeyPassword,
+    OidcToken,
+    PrivateKey,
+    RegistryPassword,
+    RegistryUser,
+    Version,
+)
 from pipeline.base import run_all
+from pipeline.deploy_inputs import DeployInputs
 from pipeline.deploy_steps import DeploySteps, Secret, head
 from pipeline.effects import always_run
+from pipeline.revision import source_commit
 from pipeline.smoke import smoke_command
 from pipeline.supply_chain import GITHUB_ISSUER
 
-Env = Annotated[str, Doc('Target: "staging" or "production". Required.')]
-Repository = Annotated[str, Doc("HTTPS Git URL of this repository. Required.")]
-Token = Annotated[dagger.Secret, Doc("Token that may push and open pull requests. Required.")]
+Environment = enum_type(gitops.Environment)
+Repository = Annotated[str, Doc("HTTPS Git URL of the repository Argo CD follows.")]
+Token = Annotated[dagger.Secret, Doc("Token that may push and open pull requests.")]
 DeployImage = Annotated[
-    str, Doc('Staging: name@sha256:... to deploy. Default "": build and publish to address.')
+    str, Doc("Staging: name@sha256:... to deploy; empty: build and publish to --address.")
 ]
-PublishTo = Annotated[str, Doc('Staging without image: where to publish. Default "".')]
-Branch = Annotated[str, Doc('Branch Argo CD follows. Default "main".')]
-SourceRevision = Annotated[str, Doc('Revision named in the commit. Default "": the clone\'s HEAD.')]
-PublicKey = Annotated[
-    dagger.File | None, Doc("Production: cosign public key. Default: none (keyless).")
+PublishTo = Annotated[str, Doc("Staging without --image: where to publish the image.")]
+Branch = Annotated[str, Doc("Branch Argo CD follows.")]
+SourceRevision = Annotated[
+    str, Doc("Revision named in the commit and stamped on a published image; empty: the source's.")
 ]
-Identity = Annotated[str, Doc('Production, keyless: signer identity regexp. Default "".')]
-Issuer = Annotated[str, Doc(f'Production, keyless: OIDC issuer. Default "{GITHUB_ISSUER}".')]
-Wait = Annotated[bool, Doc("Staging: follow Argo CD; revert when Degraded. Default false.")]
-ArgoServer = Annotated[str, Doc('Argo CD URL (for wait). Default "".')]
-ArgoToken = Annotated[Secret, Doc("Argo CD API token (for wait). Default: none.")]
-WaitSeconds = Annotated[int, Doc("Seconds wait allows the rollout. Default 900.")]
+PublicKey = Annotated[dagger.File | None, Doc("Production: cosign public key (else keyless).")]
+Identity = Annotated[str, Doc("Production, keyless: signer identity regexp.")]
+Issuer = Annotated[str, Doc("Production, keyless: OIDC issuer.")]
+Wait = Annotated[bool, Doc("Staging: follow Argo CD; revert when Degraded.")]
+ArgoServer = Annotated[str, Doc("Argo CD https:// URL (with --wait).")]
+ArgoToken = Annotated[Secret, Doc("Argo CD API token (with --wait).")]
+WaitSeconds = Annotated[int, Doc("Seconds --wait allows the rollout.")]
 
 
 class Delivery(DeploySteps):
@@ -38,31 +47,40 @@ class Delivery(DeploySteps):
 
     @function(cache="never")
     async def deploy(
-        self, env: Env, repository: Repository, token: Token, image: DeployImage = "",
+        self, env: Environment, repository: Repository, token: Token, image: DeployImage = "",
         address: PublishTo = "", username: RegistryUser = "", password: RegistryPassword = None,
-        private_key: PrivateKey = None, oidc_token: OidcToken = None,
+        private_key: PrivateKey = None, key_password: KeyPassword = None,
+        oidc_token: OidcToken = None, version: Version = "dev",
         branch: Branch = "main", revision: SourceRevision = "", public_key: PublicKey = None,
         certificate_identity: Identity = "", certificate_oidc_issuer: Issuer = GITHUB_ISSUER,
         wait: Wait = False, argocd_server: ArgoServer = "", argocd_token: ArgoToken = None,
         wait_seconds: WaitSeconds = 900,
     ) -> str:  # fmt: skip
         """Write a digest into k8s/overlays/ENV; push it (staging) or open a PR (production)."""
-        _check_arguments(env, image, wait, argocd_server, argocd_token)
+        name = gitops.require_env(env)
+        DeployInputs(
+            name, repository, image, address, private_key is not None,
+            oidc_token is not None, public_key is not None, certificate_identity, wait,
+            argocd_server, argocd_token is not None, wait_seconds,
+        ).check()  # fmt: skip
+        revision = revision or await source_commit(self.git)
         repo = self.clone(repository, branch, token)
-        if env == "production":
+        if name == "production":
             trust = (public_key, certificate_identity, certificate_oidc_issuer, username, password)
             ref = await self._promotable(repo, *trust)
         else:
-            keys = {"private_key": private_key, "oidc_token": oidc_token}
-            ref = image or await self._publish_for_staging(address, username, password, keys)
-        edited = gitops.edit(await repo.file(gitops.overlay(env)).contents(), ref)
+            keys = {"private_key": private_key, "key_password": key_password}
+            keys |= {"oidc_token": oidc_token}
+            stamp = {"version": version, "revision": revision}
+            ref = image or await self._publish_for_staging(address, username, password, keys, stamp)
+        edited = gitops.edit(await repo.file(gitops.overlay(name)).contents(), ref)
         if edited is None:
-            return f"{env} already runs {ref}: nothing to commit"
+            return f"{name} already runs {ref}: nothing to commit"
         revision = revision or await head(repo)
-        message = gitops.commit_message(env, ref, revision)
-        repo = repo.with_new_file(gitops.overlay(env), edited)
-        repo = repo.with_(run_all(gitops.commit(gitops.overlay(env), message)))
-        if env == "production":
+        message = gitops.commit_message(name, ref, revision)
+        repo = repo.with_new_file(gitops.overlay(name), edited)
+        repo = repo.with_(run_all(gitops.commit(gitops.overlay(name), message)))
+        if name == "production":
             return await self._pull_request(repo, repository, branch, token, ref, revision)
         repo = repo.with_exec(gitops.push_retrying(branch))
         pushed = await head(repo)
@@ -73,9 +91,9 @@ class Delivery(DeploySteps):
     @function(cache="never")
     async def smoke(
         self,
-        url: Annotated[str, Doc("Base URL of the running service. Required.")],
-        attempts: Annotated[int, Doc("Tries per endpoint (errors, non-2xx). Default 10.")] = 10,
-        request_seconds: Annotated[int, Doc("Seconds per request. Default 5.")] = 5,
+        url: Annotated[str, Doc("Base URL of the running service.")],
+        attempts: Annotated[int, Doc("Tries per endpoint (errors, non-2xx).")] = 10,
+        request_seconds: Annotated[int, Doc("Seconds per request.")] = 5,
     ) -> str:
         """Check /health/live, /health/ready, a greeting and /metrics, with retries and timeouts."""
         return await (
@@ -85,15 +103,3 @@ class Delivery(DeploySteps):
             .with_exec(smoke_command(url, attempts, request_seconds))
             .stdout()
         )
-
-
-def _check_arguments(env: str, image: str, wait: bool, server: str, token: Secret) -> None:
-    gitops.require_env(env)
-    if image:
-        gitops.split_ref(image)
-    if image and env == "production":
-        raise ValueError("image applies to staging; production promotes what staging runs")
-    if wait and env == "production":
-        raise ValueError("wait applies to staging; production lands when its pull request merges")
-    if wait and not (server and token):
-        raise ValueError("wait needs argocd_server and argocd_token")

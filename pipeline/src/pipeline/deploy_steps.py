@@ -6,12 +6,12 @@ from dagger import dag
 
 from pipeline import gitops, platform_api
 from pipeline.base import run_all
+from pipeline.deploy_inputs import POLL_SECONDS
 from pipeline.effects import always_run
 from pipeline.errors import PipelineError
 from pipeline.supply_chain import SupplyChain
 
 Secret = dagger.Secret | None
-POLL_SECONDS = 10
 
 
 class DeployFailedError(PipelineError):
@@ -20,6 +20,8 @@ class DeployFailedError(PipelineError):
 
 class DeploySteps(SupplyChain):
     """What `deploy` composes; each step one container chain or one API call."""
+
+    git: dagger.GitRef | None
 
     git_image: str
 
@@ -55,13 +57,16 @@ class DeploySteps(SupplyChain):
         return ref
 
     async def _publish_for_staging(
-        self, address: str, username: str, password: Secret, keys: dict[str, Secret]
+        self,
+        address: str,
+        username: str,
+        password: Secret,
+        keys: dict[str, Secret],
+        stamp: dict[str, str],
     ) -> str:
-        """Build, scan and publish; signed when a key or token is given (production verifies)."""
-        if not address:
-            raise ValueError("staging needs image (name@sha256:...) or address to publish to")
-        ref = await self.publish(address, username=username, password=password)
-        if any(keys.values()):
+        """Build, scan and publish (stamped); signed when a key or token is given."""
+        ref = await self.publish(address, username=username, password=password, **stamp)
+        if keys["private_key"] or keys["oidc_token"]:
             await self.sign(ref, **keys, username=username, password=password)
         return ref
 

@@ -6,12 +6,29 @@ the credential helper of `CREDENTIAL_ENV`, which prints $GIT_TOKEN (a secret
 variable) from inside git's own shell, so it reaches no argv and no file.
 """
 
+import enum
 import re
 import shlex
 
 import yaml
 
-ENVIRONMENTS = ("staging", "production")
+from pipeline.errors import ArgumentError, PipelineError
+
+
+class Environment(enum.Enum):
+    """Where `deploy` ships: each has its overlay under k8s/overlays/."""
+
+    staging = "staging"
+    """Pushed to the branch Argo CD follows; optionally followed and reverted."""
+    production = "production"
+    """A pull request promoting the digest staging runs, once its signature verifies."""
+
+
+class ManifestError(PipelineError):
+    """The kustomization is not in the shape `deploy` can edit safely."""
+
+
+ENVIRONMENTS = tuple(e.value for e in Environment)
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 CLONE = "/repo"
 IDENTITY = ["-c", "user.name=hello-api deploy", "-c", "user.email=deploy@hello-api.invalid"]
@@ -27,36 +44,33 @@ CREDENTIAL_ENV = {
 }
 
 
-def require_env(env: str) -> str:
+def require_env(env: Environment | str) -> str:
     """The environment's name, if it is one of ENVIRONMENTS."""
-    if env not in ENVIRONMENTS:
-        msg = f"env must be staging or production, got {env!r}"
-        raise ValueError(msg)
-    return env
+    name = env.value if isinstance(env, Environment) else env
+    if name not in ENVIRONMENTS:
+        raise ArgumentError("env", f"must be staging or production, got {env!r}")
+    return name
 
 
-def overlay(env: str) -> str:
+def overlay(env: Environment | str) -> str:
     """The kustomization file `deploy` edits for an environment."""
     return f"k8s/overlays/{require_env(env)}/kustomization.yaml"
 
 
-def require_digest(digest: str, argument: str = "digest") -> str:
-    """The digest, if it is sha256: and 64 lower-case hex digits."""
-    if not DIGEST.fullmatch(digest):
-        msg = f"{argument} must be sha256: followed by 64 hex digits, got {digest!r}"
-        raise ValueError(msg)
-    return digest
+def is_digest(digest: str) -> bool:
+    """True for sha256: and 64 lower-case hex digits."""
+    return DIGEST.fullmatch(digest) is not None
 
 
 def split_ref(ref: str, argument: str = "image") -> tuple[str, str]:
     """(repository, digest) of `name[:tag]@sha256:...`; the tag is dropped, the digest rules."""
     name, mark, digest = ref.partition("@")
-    if not mark or not name:
-        msg = f"{argument} must include a digest (name@sha256:...), got {ref!r}"
-        raise ValueError(msg)
+    if not (mark and name and is_digest(digest)):
+        problem = "must be name@sha256: followed by 64 lower-case hex digits"
+        raise ArgumentError(argument, f"{problem}, got {ref!r}")
     last = name.rsplit("/", 1)[-1]
     repository = name[: len(name) - len(last)] + last.split(":", 1)[0]
-    return repository, require_digest(digest, argument=f"{argument}'s digest")
+    return repository, digest
 
 
 def read_image(text: str) -> tuple[str, str]:
@@ -64,13 +78,16 @@ def read_image(text: str) -> tuple[str, str]:
     entries = (yaml.safe_load(text) or {}).get("images") or []
     if len(entries) != 1 or not {"newName", "digest"} <= set(entries[0]):
         msg = "the kustomization must have exactly one images: entry with newName and digest"
-        raise ValueError(msg)
-    return str(entries[0]["newName"]), require_digest(str(entries[0]["digest"]))
+        raise ManifestError(msg)
+    digest = str(entries[0]["digest"])
+    if not is_digest(digest):
+        raise ManifestError(f"the kustomization's digest is not sha256:<64 hex>: {digest!r}")
+    return str(entries[0]["newName"]), digest
 
 
 def set_image(text: str, repository: str, digest: str) -> str:
     """The kustomization with the entry's newName and digest replaced, every other byte kept."""
-    require_digest(digest)
+    split_ref(f"{repository}@{digest}")
     read_image(text)
     edited = text
     for key, value in (("newName", repository), ("digest", digest)):
@@ -78,11 +95,11 @@ def set_image(text: str, repository: str, digest: str) -> str:
         edited, count = line.subn(lambda m, v=value: f"{m[1]}{v}{m[2]}", edited)
         if count != 1:
             msg = f"expected one {key}: line in the images: entry, found {count}"
-            raise ValueError(msg)
+            raise ManifestError(msg)
     before, after = yaml.safe_load(text), yaml.safe_load(edited)
     before["images"][0].update(newName=repository, digest=digest)
     if before != after or read_image(edited) != (repository, digest):
-        raise ValueError("the edit changed more than the images: entry")
+        raise ManifestError("the edit changed more than the images: entry")
     return edited
 
 
@@ -140,4 +157,6 @@ def reverted(commit_sha: str, branch: str) -> list[list[str]]:
 
 def pr_branch(env: str, digest: str, revision: str) -> str:
     """A branch name unique to the promotion."""
-    return f"deploy/{require_env(env)}-{require_digest(digest)[7:19]}-{revision[:12]}"
+    if not is_digest(digest):
+        raise ArgumentError("image", f"must name a sha256 digest, got {digest!r}")
+    return f"deploy/{require_env(env)}-{digest[7:19]}-{revision[:12]}"

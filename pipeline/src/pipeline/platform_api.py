@@ -8,6 +8,8 @@ import json
 import re
 import shlex
 
+from pipeline.errors import ArgumentError
+
 
 def api_request(url: str, body: str = "") -> list[str]:
     """GET `url`, or POST the JSON file `body` to it, with the token from $API_TOKEN."""
@@ -21,8 +23,8 @@ def pulls_url(repository: str) -> str:
     """The GitHub API's pull requests of a clone URL (https://github.com/OWNER/NAME[.git])."""
     match = re.fullmatch(r"https://github\.com/([\w.-]+/[\w.-]+?)(?:\.git)?/?", repository)
     if not match:
-        msg = f"repository must be https://github.com/OWNER/NAME[.git], got {repository!r}"
-        raise ValueError(msg)
+        problem = "must be https://github.com/OWNER/NAME[.git] to open a pull request"
+        raise ArgumentError("repository", f"{problem}, got {repository!r}")
     return f"https://api.github.com/repos/{match[1]}/pulls"
 
 
@@ -40,8 +42,7 @@ def pr_url(answer: str) -> str:
 def application_url(server: str, app: str) -> str:
     """Argo CD's API address of an Application."""
     if not server.startswith("https://"):
-        msg = f"argocd_server must be an https:// URL, got {server!r}"
-        raise ValueError(msg)
+        raise ArgumentError("argocd_server", f"must be an https:// URL, got {server!r}")
     return f"{server.rstrip('/')}/api/v1/applications/{app}"
 
 

@@ -4,6 +4,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.errors import ArgumentError
+
 SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 # Trivy's finding lists, and the key holding each finding's identifier.
 _KINDS = {"Vulnerabilities": "VulnerabilityID", "Misconfigurations": "ID", "Secrets": "RuleID"}
@@ -49,8 +51,8 @@ def check_severity(threshold: str) -> str:
     """Normalise a severity name, naming the argument when it is not one."""
     value = threshold.strip().upper()
     if value not in SEVERITIES:
-        msg = f"severity must be one of {', '.join(SEVERITIES)}, got {threshold!r}"
-        raise ValueError(msg)
+        choices = ", ".join(SEVERITIES)
+        raise ArgumentError("severity", f"must be one of {choices}, got {threshold!r}")
     return value
 
 

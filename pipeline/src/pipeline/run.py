@@ -1,11 +1,11 @@
-"""`ci` composes every step; `serve` runs the API with PostgreSQL for local work."""
+"""`ci` composes every step; `evidence` keeps their reports; `serve` runs the API locally."""
 
 from collections.abc import Awaitable
 from typing import Annotated, Any
 
 import anyio
 import dagger
-from dagger import Doc, dag, field, function, object_type
+from dagger import Doc, dag, function
 
 from pipeline import commands
 from pipeline.arguments import (
@@ -26,29 +26,31 @@ from pipeline.arguments import (
 from pipeline.checks import Checks
 from pipeline.effects import always_run
 from pipeline.errors import PipelineError
-from pipeline.security import GateFailedError, passed_or_raise
-from pipeline.summary import StepResult, failed_steps, notification, render_summary
+from pipeline.revision import source_commit
+from pipeline.security import passed_or_raise
+from pipeline.summary import (
+    StepResult,
+    failed_steps,
+    failure_detail,
+    notification,
+    passed_detail,
+    render_summary,
+)
 from pipeline.supply_chain import SupplyChain
+
+# The revision a summary names when neither --revision nor a git checkout says one.
+UNKNOWN_REVISION = "an unknown revision (pass --revision)"
 
 
 class PipelineFailedError(PipelineError):
     """A step of `ci` failed; the message is the summary."""
 
 
-@object_type
-class CiReport:
-    """What `ci` hands back: the summary and the evidence (reports, SBOM, digest)."""
-
-    summary: str = field()
-    evidence: dagger.Directory = field()
-
-
 class Record:
-    """The steps run so far, their results and the evidence they produced."""
+    """The steps run so far and their results."""
 
     def __init__(self) -> None:
         self.steps: list[StepResult] = []
-        self.evidence = dag.directory()
 
     @property
     def ok(self) -> bool:
@@ -56,25 +58,25 @@ class Record:
         return not failed_steps(self.steps)
 
     async def run(self, name: str, step: Awaitable[Any]) -> Any:
-        """Await one step; record it as passed or failed (with the error's first line)."""
+        """Await one step and record it; any failure is recorded, never lost with the others."""
         try:
             result = await step
-        except (dagger.QueryError, GateFailedError, ValueError) as exc:
-            self.steps.append(StepResult(name, False, str(exc)))
+        except Exception as exc:  # every failure becomes a row of the summary
+            self.steps.append(StepResult(name, False, failure_detail(exc)))
             return None
-        self.steps.append(StepResult(name, True, result if isinstance(result, str) else ""))
+        self.steps.append(StepResult(name, True, passed_detail(result)))
         return result
 
 
 class Run(SupplyChain, Checks):
     """The whole pipeline, and the service for local work."""
 
+    git: dagger.GitRef | None
+
     @function(cache="never")
     async def ci(
         self,
-        address: Annotated[
-            str, Doc('Registry address; when set, publish, sign and attest. Default "".')
-        ] = "",
+        address: Annotated[str, Doc("Registry address; when set, publish, sign and attest.")] = "",
         platforms: Platforms = [],  # noqa: B006 (Dagger arguments are not mutated)
         username: RegistryUser = "",
         password: RegistryPassword = None,
@@ -82,81 +84,76 @@ class Run(SupplyChain, Checks):
         key_password: KeyPassword = None,
         oidc_token: OidcToken = None,
         version: Version = "dev",
-        revision: Revision = "unknown",
+        revision: Revision = "",
         created: Created = "",
         source_url: SourceUrl = "",
         severity: Severity = "HIGH",
         ignore_unfixed: IgnoreUnfixed = True,
-        run_url: Annotated[str, Doc('Link to this run, for the notification. Default "".')] = "",
+        run_url: Annotated[str, Doc("Link to this run, for the notification.")] = "",
         webhook: Annotated[
-            dagger.Secret | None,
-            Doc("Webhook URL (e.g. Slack) told when a step fails. Default: none."),
+            dagger.Secret | None, Doc("Webhook URL (e.g. Slack) told when a step fails.")
         ] = None,
-    ) -> CiReport:
+    ) -> str:
         """Lint, audit, test while building; scan, SBOM; with an address publish, sign, attest."""
+        revision = await self.revision_of(revision)
         record = Record()
         variants = self.build_all(platforms, version, revision, created, source_url)
         async with anyio.create_task_group() as group:
             group.start_soon(record.run, "lint", self.lint())
             group.start_soon(record.run, "test", self.test())
             group.start_soon(record.run, "integration", self.integration())
-            group.start_soon(
-                record.run,
-                "audit",
-                self._gate(record, "audit", self.audit_source(severity, ignore_unfixed, None)),
-            )
+            audit = self.audit_source(severity, ignore_unfixed, None)
+            group.start_soon(record.run, "audit", _gate("audit", audit))
             group.start_soon(record.run, "build", _sync_all(variants))
+        sbom = self.sbom_of(variants[0])
         if record.ok:
-            for index, variant in enumerate(variants):
+            for platform, variant in zip(platforms or [""], variants, strict=True):
                 scan = self.scan_image(variant, severity, ignore_unfixed, None)
-                await record.run(
-                    f"scan {platforms[index] if platforms else ''}".strip(),
-                    self._gate(record, f"scan-{index}", scan),
-                )
-            sbom = self.sbom_of(variants[0])
+                await record.run(f"scan {platform}".strip(), _gate("scan", scan))
             await record.run("sbom", sbom.sync())
-            record.evidence = record.evidence.with_file("sbom.spdx.json", sbom)
         digest = ""
         if address and record.ok:
-            digest = (
-                await record.run("publish", self.push(address, variants, username, password)) or ""
-            )
-            record.evidence = record.evidence.with_new_file("digest.txt", digest + "\n")
+            pushed = await record.run("publish", self.push(address, variants, username, password))
+            digest = pushed or ""
         if digest and (private_key or oidc_token):
-            keys = {
-                "private_key": private_key,
-                "key_password": key_password,
-                "oidc_token": oidc_token,
-            }
-            await record.run(
-                "sign", self.sign(digest, **keys, username=username, password=password)
-            )
-            await record.run(
-                "attest", self.attest(digest, sbom, **keys, username=username, password=password)
-            )
+            keys = {"private_key": private_key, "key_password": key_password}
+            keys |= {"oidc_token": oidc_token, "username": username, "password": password}
+            await record.run("sign", self.sign(digest, **keys))
+            await record.run("attest", self.attest(digest, sbom, **keys))
+        if not record.ok and webhook is not None:
+            failed = failed_steps(record.steps)
+            await record.run("notify", self.notify(webhook, failed, revision, run_url))
         summary = render_summary(record.steps, revision=revision, digest=digest)
-        print(summary)
         if not record.ok:
-            await self.notify(webhook, failed_steps(record.steps), revision, run_url)
             raise PipelineFailedError(summary)
-        return CiReport(
-            summary=summary, evidence=record.evidence.with_new_file("summary.md", summary)
-        )
+        return summary
 
-    async def _gate(
-        self, record: Record, name: str, reports: Awaitable[tuple[dagger.Directory, Any]]
-    ) -> str:
-        directory, result = await reports
-        record.evidence = record.evidence.with_directory(name, directory)
-        passed_or_raise(directory, result, name)
-        return result.message(name)
+    @function
+    async def evidence(
+        self,
+        platforms: Platforms = [],  # noqa: B006 (Dagger arguments are not mutated)
+        severity: Severity = "HIGH",
+        ignore_unfixed: IgnoreUnfixed = True,
+    ) -> dagger.Directory:
+        """The gates' reports (JSON, SARIF) and an SBOM per platform, whatever the verdict."""
+        variants = self.build_all(platforms)
+        audit, _ = await self.audit_source(severity, ignore_unfixed, None)
+        out = dag.directory().with_directory("audit", audit)
+        for platform, variant in zip(platforms or ["default"], variants, strict=True):
+            name = platform.replace("/", "-")
+            scan, _ = await self.scan_image(variant, severity, ignore_unfixed, None)
+            out = out.with_directory(f"scan-{name}", scan)
+            out = out.with_file(f"sbom-{name}.spdx.json", self.sbom_of(variant))
+        return out
+
+    async def revision_of(self, revision: str) -> str:
+        """The given revision, else the commit of the source's checkout."""
+        return revision or await source_commit(self.git) or UNKNOWN_REVISION
 
     async def notify(
-        self, webhook: dagger.Secret | None, failed: list[str], revision: str, run_url: str
-    ) -> None:
+        self, webhook: dagger.Secret, failed: list[str], revision: str, run_url: str
+    ) -> str:
         """Post one message naming the failed steps; the URL stays a secret."""
-        if webhook is None:
-            return
         await (
             dag.container()
             .from_(self.curl_image)
@@ -168,6 +165,7 @@ class Run(SupplyChain, Checks):
             .with_exec(commands.webhook_post("/message.json"))
             .sync()
         )
+        return "webhook told"
 
     @function
     def serve(self, db_password: DbPassword = None) -> dagger.Service:
@@ -181,7 +179,13 @@ class Run(SupplyChain, Checks):
         )
 
 
+async def _gate(step: str, reports: Awaitable[tuple[dagger.Directory, Any]]) -> str:
+    directory, result = await reports
+    passed_or_raise(directory, result, step)
+    return str(result.message(step))
+
+
 async def _sync_all(variants: list[dagger.Container]) -> str:
     for variant in variants:
         await variant.sync()
-    return f"{len(variants)} platform(s)"
+    return f"{len(variants)} platform(s) built"

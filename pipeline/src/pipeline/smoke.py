@@ -7,6 +7,8 @@ Each check retries (connection errors and non-2xx alike) and has a timeout.
 
 import shlex
 
+from pipeline.errors import ArgumentError
+
 # Path, and a fixed string its answer must contain.
 CHECKS = (
     ("/health/live", '"status":"ok"'),
@@ -19,6 +21,9 @@ CHECKS = (
 def smoke_command(url: str, attempts: int = 10, timeout: int = 5, delay: int = 3) -> list[str]:
     """Check every CHECKS path of the service at `url`; fail naming the first that fails."""
     base = require_url(url).rstrip("/")
+    for name, value in (("attempts", attempts), ("request_seconds", timeout)):
+        if value < 1:
+            raise ArgumentError(name, f"must be at least 1, got {value}")
     lines = [
         f"check() {{\n  answer=$(curl -fsS --max-time {timeout} --retry {attempts - 1}"
         f' --retry-all-errors --retry-delay {delay} "$1") || '
@@ -35,6 +40,5 @@ def smoke_command(url: str, attempts: int = 10, timeout: int = 5, delay: int = 3
 def require_url(url: str) -> str:
     """The URL, if it is http(s)://..."""
     if not url.startswith(("http://", "https://")):
-        msg = f"url must start with http:// or https://, got {url!r}"
-        raise ValueError(msg)
+        raise ArgumentError("url", f"must start with http:// or https://, got {url!r}")
     return url

@@ -1,16 +1,50 @@
-"""The CI summary and the failure notification (pure functions)."""
+"""The CI summary, the failure notification, and what a step's outcome says (pure)."""
 
 import json
 from dataclasses import dataclass
 
+import dagger
+
+from pipeline.errors import PipelineError
+
+# How much of a failed tool's output the summary keeps: enough for a pytest failure
+# list or a ruff report, not a whole log.
+TAIL_LINES = 30
+
 
 @dataclass(frozen=True, slots=True)
 class StepResult:
-    """What one step of `ci` did: its name, whether it passed, and one line of detail."""
+    """What one step of `ci` did: its name, whether it passed, and its detail.
+
+    The detail's first line is its headline (the summary table's cell); the rest
+    is shown under the table for failed steps.
+    """
 
     name: str
     passed: bool
     detail: str = ""
+
+
+def passed_detail(output: object) -> str:
+    """A passing step's headline: its output's last line (pytest's `84 passed in 3s`)."""
+    lines = [line.strip(" =") for line in str(output or "").splitlines() if line.strip(" =")]
+    return lines[-1] if isinstance(output, str) and lines else ""
+
+
+def failure_detail(error: BaseException) -> str:
+    """Why a step failed: for a failed command its tool's own last lines, else the message.
+
+    A failed exec's `str()` is only `exit code: N [traceparent:...]`; the tool's words
+    are in its stderr (or stdout, where tools like pytest and ruff report).
+    """
+    if not isinstance(error, dagger.ExecError):
+        known = isinstance(error, PipelineError | dagger.QueryError)
+        return str(error).strip() if known else f"{type(error).__name__}: {error}"
+    output = error.stderr if error.stderr.strip() else error.stdout
+    tail = [line for line in output.splitlines() if line.strip()][-TAIL_LINES:]
+    headline = tail[-1].strip(" =") if tail else "no output"
+    command = " ".join(error.command)
+    return "\n".join([headline, "", f"`{command}` exited {error.exit_code}:", "", *tail])
 
 
 def render_summary(steps: list[StepResult], *, revision: str, digest: str = "") -> str:
@@ -18,7 +52,7 @@ def render_summary(steps: list[StepResult], *, revision: str, digest: str = "") 
     verdict = "passed" if all(s.passed for s in steps) else "FAILED"
     rows = [f"| {s.name} | {'ok' if s.passed else 'FAILED'} | {_cell(s.detail)} |" for s in steps]
     lines = [
-        f"# ci {verdict} at {revision or 'unknown revision'}",
+        f"# ci {verdict} at {revision}",
         "",
         "| step | result | detail |",
         "|---|---|---|",
@@ -40,6 +74,5 @@ def failed_steps(steps: list[StepResult]) -> list[str]:
 
 def notification(failed: list[str], *, revision: str, run_url: str) -> str:
     """The one JSON message posted to the webhook (Slack-compatible `text`)."""
-    where = revision or "unknown revision"
-    text = f"ci failed at {where}: {', '.join(failed)}. Run: {run_url or 'local'}"
+    text = f"ci failed at {revision}: {', '.join(failed)}. Run: {run_url or 'local'}"
     return json.dumps({"text": text})
