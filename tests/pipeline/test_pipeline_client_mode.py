@@ -178,6 +178,25 @@ def test_a_failed_command_shows_the_tools_own_last_lines() -> None:
         )
 
 
+def test_ci_prints_its_summary_once() -> None:
+    """The summary a person reads appears once (ci no longer prints it itself)."""
+    with FakeEngine() as engine:
+        script_reports(engine, CLEAN)
+        done = _client(engine, "ci")
+        assert done.returncode == 0
+        assert done.stdout.count("| step |") == 1
+
+
+def test_a_failing_ci_ends_as_its_summary_once() -> None:
+    """A failed gate: exit 1, the summary once (as the failure's message), no traceback."""
+    with FakeEngine() as engine:
+        script_reports(engine, REPORT)
+        done = _client(engine, "ci")
+        assert done.returncode == 1
+        assert done.stderr.startswith("python -m pipeline ci failed:\n")
+        assert (done.stdout + done.stderr).count("| step |") == 1
+
+
 @pytest.mark.parametrize("name", cli.describe(Pipeline).functions)
 def test_every_function_runs_from_the_command_line(name: str, tmp_path: Path) -> None:
     """Each function with its required arguments: valid queries, no traceback, exit 0 or 1."""
