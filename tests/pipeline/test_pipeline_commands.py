@@ -1,6 +1,7 @@
 """The argument builders: the one definition of each tool command."""
 
 import pytest
+from pipeline.commands import TrivyDb
 
 from pipeline import commands
 
@@ -79,3 +80,24 @@ def test_trivy_image_also_checks_the_image_config() -> None:
     """Misconfigurations and secrets in the image's config (e.g. ENV) are scanned too."""
     args = commands.trivy_image("image.tar", "out/image.json")
     assert args[args.index("--image-config-scanners") + 1] == "misconfig,secret"
+
+
+def test_trivy_db_defaults_add_no_flag() -> None:
+    """Without a mirror, trivy uses its own repositories and updates its cache."""
+    assert TrivyDb().args() == []
+
+
+def test_trivy_db_mirror_reaches_both_scans() -> None:
+    """The image scan and the filesystem scans name the same DB and Java DB mirrors."""
+    db = TrivyDb(repository="reg.internal/trivy-db:2", java_repository="reg.internal/java-db:1")
+    flags = [
+        "--db-repository=reg.internal/trivy-db:2",
+        "--java-db-repository=reg.internal/java-db:1",
+    ]
+    assert set(flags) <= set(commands.trivy_image("i.tar", "o.json", db=db))
+    assert set(flags) <= set(commands.trivy_fs("/src", "o.json", "vuln", db=db))
+
+
+def test_trivy_skip_db_update_skips_both_databases() -> None:
+    """The explicit stale mode downloads neither database."""
+    assert TrivyDb(skip_update=True).args() == ["--skip-db-update", "--skip-java-db-update"]

@@ -6,10 +6,15 @@ schema and records it; the Trivy reports the module reads are scripted (the
 documented fixture in fixtures/README.md, or a clean report).
 """
 
+import dataclasses
+import re
 from typing import Any
 
+import dagger
+import graphql
 import pytest
-from pipeline.security import GateFailedError
+from pipeline.errors import ArgumentError
+from pipeline.security import GateFailedError, TrivyDatabaseError
 
 from pipeline import images
 from tests.pipeline.fake_engine import FakeEngine
@@ -17,6 +22,22 @@ from tests.pipeline.plan_helpers import CLEAN, REPORT, argv, exec_leaf, script_r
 
 pytestmark = pytest.mark.anyio
 LOW_ONLY = '{"Results": [{"Target": "x", "Vulnerabilities": [{"Severity": "LOW"}]}]}'
+MIRROR = "registry.internal/aquasec/trivy-db:2"
+# What trivy 0.76 printed here with --db-repository at a dead address (test_pipeline_trivy_real).
+NO_DB = (
+    "2026-11-29T10:22:06Z\tINFO\t[vulndb] Downloading vulnerability DB...\n"
+    "2026-11-29T10:22:06Z\tFATAL\tFatal error\trun error: init error: DB error: failed to"
+    " download vulnerability DB: OCI repository error: 1 error occurred:\n"
+    '\t* Get "https://registry.internal/v2/": dial tcp: lookup registry.internal: no such host\n'
+)
+
+
+def exec_failure(stderr: str) -> graphql.GraphQLError:
+    """A failed exec as the engine reports it (the SDK raises dagger.ExecError)."""
+    extensions = {"_type": "EXEC_ERROR", "cmd": ["trivy"], "exitCode": 1}
+    return graphql.GraphQLError(
+        "exit code: 1", extensions={**extensions, "stdout": "", "stderr": stderr}
+    )
 
 
 async def test_scan_runs_trivy_on_the_image_tarball(engine: FakeEngine, pipeline: Any) -> None:
@@ -72,7 +93,8 @@ async def test_scan_passes_above_the_findings(engine: FakeEngine, pipeline: Any)
 
 async def test_scan_rejects_an_unknown_severity(engine: FakeEngine, pipeline: Any) -> None:
     """A misspelt severity is refused with a message naming the argument."""
-    with pytest.raises(ValueError, match="severity must be one of"):
+    # ArgumentError (the flag's spelling) replaces ValueError in policy.check_severity.
+    with pytest.raises((ValueError, ArgumentError), match="severity must be one of"):
         await pipeline.scan(severity="SEVERE")
 
 
@@ -107,3 +129,54 @@ async def test_sbom_is_syft_spdx_json_of_the_tarball(engine: FakeEngine, pipelin
         ["/syft", "scan", "oci-archive:/in/image.tar", "--output", "spdx-json=/out/sbom.spdx.json"]
     ]
     assert (sbom.field, sbom.args["path"]) == ("file", "/out/sbom.spdx.json")
+
+
+async def test_scan_and_audit_use_the_db_mirror(engine: FakeEngine, pipeline: Any) -> None:
+    """--trivy-db-repository and --trivy-java-db-repository reach every vulnerability scan."""
+    script_reports(engine, CLEAN)
+    mirrored = dataclasses.replace(
+        pipeline, trivy_db_repository=MIRROR, trivy_java_db_repository="registry.internal/java:1"
+    )
+    await mirrored.scan()
+    await mirrored.audit()
+    scans = [a for a in engine.execs() if a[:2] in (["trivy", "image"], ["trivy", "fs"])]
+    assert len(scans) == 3
+    assert all(f"--db-repository={MIRROR}" in a for a in scans)
+    assert all("--java-db-repository=registry.internal/java:1" in a for a in scans)
+
+
+async def test_skip_db_update_is_explicit(engine: FakeEngine, pipeline: Any) -> None:
+    """Only --trivy-skip-db-update lets trivy scan with the cached database as it is."""
+    script_reports(engine, CLEAN)
+    await pipeline.scan()
+    assert "--skip-db-update" not in argv(exec_leaf(engine, "trivy"))[0]
+    await dataclasses.replace(pipeline, trivy_skip_db_update=True).scan()
+    assert "--skip-db-update" in argv(exec_leaf(engine, "trivy"))[0]
+
+
+async def test_scan_without_a_database_fails_naming_the_repository(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """No DB means no scan: the error names the repository and trivy's reason, not `exit 1`."""
+    engine.answer("contents", exec_failure(NO_DB))
+    with pytest.raises(TrivyDatabaseError) as failed:
+        await dataclasses.replace(pipeline, trivy_db_repository=MIRROR).scan()
+    first = str(failed.value).splitlines()[0]
+    assert first.startswith(f"trivy could not get its vulnerability database from {MIRROR}: ")
+    assert first.endswith("lookup registry.internal: no such host")
+
+
+async def test_audit_without_a_database_fails_too(engine: FakeEngine, pipeline: Any) -> None:
+    """The dependency audit gets the same clear failure, naming trivy's default repository."""
+    engine.answer("contents", exec_failure(NO_DB))
+    with pytest.raises(
+        TrivyDatabaseError, match=re.escape("from mirror.gcr.io/aquasec/trivy-db:2")
+    ):
+        await pipeline.audit()
+
+
+async def test_other_trivy_failures_keep_their_error(engine: FakeEngine, pipeline: Any) -> None:
+    """A failure that is not about the database stays the engine's ExecError."""
+    engine.answer("contents", exec_failure("FATAL\tFatal error\timage scan error: bad tar"))
+    with pytest.raises(dagger.ExecError):
+        await pipeline.scan()

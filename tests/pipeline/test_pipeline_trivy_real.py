@@ -3,7 +3,8 @@
 The commands are the module's own builders (pipeline.commands). Offline, Trivy's
 misconfiguration and secret scanners work (their rules ship in the binary);
 vulnerability scanning does not (its DB is downloaded), which is why the
-vulnerability gate is also checked on the documented fixture report.
+vulnerability gate is also checked on the documented fixture report, and why the
+missing database is checked here: it must fail, naming the repository.
 """
 
 import json
@@ -11,10 +12,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pipeline.commands import TrivyDb
 from pipeline.policy import gate, parse_report
+from pipeline.security import database_failure
 
 from pipeline import commands
 from tests.pipeline.tools import tool
+
+# Nothing listens on port 1: the DB download fails at once, as in an air-gapped network.
+UNREACHABLE = "127.0.0.1:1/aquasec/trivy-db"
 
 # Built at run time so that no secret-looking string is committed (the audit scans the repo).
 FAKE_GITHUB_TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0" + "k1L2m3N4o5P6q7R8"
@@ -59,3 +65,44 @@ def test_real_json_converts_to_sarif(scanned: str, tmp_path: Path) -> None:
         [tool("trivy"), *args[1:]], cwd=tmp_path, check=True, capture_output=True, timeout=120
     )
     assert json.loads((tmp_path / "out.sarif").read_text())["version"] == "2.1.0"
+
+
+def run_trivy(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The real trivy with a builder's arguments, in `cwd` (where .trivyignore is)."""
+    (cwd / ".trivyignore").touch()
+    return subprocess.run(
+        [tool("trivy"), *args[1:]], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.parametrize("scan", [
+    lambda db, cache: commands.trivy_fs("deps", "out.json", "vuln", cache_dir=cache, db=db),
+    # trivy gets its database before it reads the input: an empty file is enough here.
+    lambda db, cache: commands.trivy_image("image.tar", "out.json", cache_dir=cache, db=db),
+], ids=["audit", "scan"])  # fmt: skip
+def test_unreachable_db_repository_fails_naming_it(scan: object, tmp_path: Path) -> None:
+    """No database, no report: trivy fails, and the message names the mirror and the cause."""
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "deps" / "requirements.txt").write_text("requests==2.19.0\n")
+    (tmp_path / "image.tar").touch()
+    db = TrivyDb(repository=UNREACHABLE)
+    done = run_trivy(scan(db, str(tmp_path / "cache")), tmp_path)  # type: ignore[operator]
+    assert done.returncode != 0, done.stdout
+    assert not (tmp_path / "out.json").exists()
+    message = database_failure(done.stderr, db) or f"not recognised as a DB failure:\n{done.stderr}"
+    expected = f"trivy could not get its vulnerability database from {UNREACHABLE}: "
+    assert message.startswith(expected), message
+    assert "connection refused" in message.splitlines()[0]
+
+
+def test_skip_db_update_with_an_empty_cache_still_fails(tmp_path: Path) -> None:
+    """The explicit stale mode never scans with no database: the first run has none."""
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "deps" / "requirements.txt").write_text("requests==2.19.0\n")
+    db = TrivyDb(skip_update=True)
+    args = commands.trivy_fs("deps", "out.json", "vuln", cache_dir=str(tmp_path / "cache"), db=db)
+    done = run_trivy(args, tmp_path)
+    assert done.returncode != 0, done.stdout
+    message = database_failure(done.stderr, db) or f"not recognised as a DB failure:\n{done.stderr}"
+    assert "cannot be specified on the first run" in message.splitlines()[0], message
+    assert "the cache has none yet" in message

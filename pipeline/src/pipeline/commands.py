@@ -1,25 +1,61 @@
 """The one definition of every tool command the pipeline runs (pure argument builders).
 
-The container issue's real-tool tests run these same lists against real tools.
-Secrets never appear here: commands read them from variables set with
-`with_secret_variable` (cosign's `env://` key references, `$REGISTRY_PASSWORD`).
+The real-tool tests (tests/pipeline, tests/container) run these same lists against
+real trivy and cosign. Secrets never appear here: commands read them from
+variables set with `with_secret_variable` (cosign's `env://` key references,
+`$REGISTRY_PASSWORD`).
 """
 
 import shlex
+from dataclasses import dataclass
 
 from pipeline.policy import SEVERITIES
 
 TRIVY_CACHE = "/var/cache/trivy"
 DIGEST_MARK = "@sha256:"
+# Where trivy 0.76 looks when no mirror is given (`trivy image --help`), for messages.
+TRIVY_DB_DEFAULT = "mirror.gcr.io/aquasec/trivy-db:2 (then ghcr.io/aquasecurity/trivy-db:2)"
+TRIVY_JAVA_DB_DEFAULT = (
+    "mirror.gcr.io/aquasec/trivy-java-db:1 (then ghcr.io/aquasecurity/trivy-java-db:1)"
+)
+
+
+@dataclass(frozen=True)
+class TrivyDb:
+    """Where trivy gets its vulnerability databases, and whether it may skip updating them."""
+
+    repository: str = ""
+    """OCI repository of the vulnerability DB (a mirror); empty: trivy's own defaults."""
+    java_repository: str = ""
+    """OCI repository of the Java DB (a mirror); empty: trivy's own defaults."""
+    skip_update: bool = False
+    """Use the cached databases as they are; trivy still fails when the cache has none."""
+
+    def args(self) -> list[str]:
+        """The trivy flags for these settings (none for the defaults)."""
+        args = [f"--db-repository={self.repository}"] if self.repository else []
+        args += [f"--java-db-repository={self.java_repository}"] if self.java_repository else []
+        return args + (["--skip-db-update", "--skip-java-db-update"] if self.skip_update else [])
+
+    def source(self, java: bool) -> str:
+        """The repository a database comes from, for messages."""
+        if java:
+            return self.java_repository or TRIVY_JAVA_DB_DEFAULT
+        return self.repository or TRIVY_DB_DEFAULT
 
 
 def trivy_image(
-    tarball: str, report: str, *, ignore_unfixed: bool = False, cache_dir: str = TRIVY_CACHE
+    tarball: str,
+    report: str,
+    *,
+    ignore_unfixed: bool = False,
+    cache_dir: str = TRIVY_CACHE,
+    db: TrivyDb = TrivyDb(),
 ) -> list[str]:
     """Scan an image tarball (vulnerabilities, secrets; config: misconfig) into a JSON report."""
     args = ["trivy", "image", "--input", tarball, "--scanners", "vuln,secret"]
     args += ["--image-config-scanners", "misconfig,secret"]
-    return [*args, *_trivy_common(report, cache_dir), *_unfixed(ignore_unfixed)]
+    return [*args, *_trivy_common(report, cache_dir), *db.args(), *_unfixed(ignore_unfixed)]
 
 
 def trivy_fs(
@@ -29,9 +65,10 @@ def trivy_fs(
     *,
     ignore_unfixed: bool = False,
     cache_dir: str = TRIVY_CACHE,
+    db: TrivyDb = TrivyDb(),
 ) -> list[str]:
     """Scan a directory with the given scanners (vuln, secret, misconfig) into a JSON report."""
-    args = ["trivy", "fs", "--scanners", scanners, *_trivy_common(report, cache_dir)]
+    args = ["trivy", "fs", "--scanners", scanners, *_trivy_common(report, cache_dir), *db.args()]
     return [*args, *_unfixed(ignore_unfixed), target]
 
 

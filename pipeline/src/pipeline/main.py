@@ -1,4 +1,4 @@
-"""The main object: the source, declared once, and the tool images."""
+"""The main object: the source, declared once, the tool images and the scanners' databases."""
 
 from typing import Annotated
 
@@ -25,6 +25,11 @@ class Pipeline(Run, Delivery):
         DefaultPath("/"),
         Ignore(SOURCE_IGNORE),
     ]
+    git: Annotated[
+        dagger.GitRef | None,
+        Doc("The source's checkout; its commit is the revision when none is given."),
+        DefaultPath("./.git"),
+    ] = None
     python_image: Annotated[str, _image("Python", images.PYTHON)] = images.PYTHON
     postgres_image: Annotated[str, _image("PostgreSQL", images.POSTGRES)] = images.POSTGRES
     trivy_image: Annotated[str, _image("Trivy", images.TRIVY)] = images.TRIVY
@@ -33,3 +38,25 @@ class Pipeline(Run, Delivery):
     alpine_image: Annotated[str, _image("Alpine (shell for cosign)", images.ALPINE)] = images.ALPINE
     curl_image: Annotated[str, _image("curl (webhook, smoke, APIs)", images.CURL)] = images.CURL
     git_image: Annotated[str, _image("git (deploy)", images.GIT)] = images.GIT
+    trivy_db_repository: Annotated[
+        str,
+        Doc(
+            "OCI repository of a Trivy vulnerability DB mirror, e.g."
+            " registry.internal/aquasec/trivy-db:2; unset, Trivy's public ones."
+        ),
+    ] = ""
+    trivy_java_db_repository: Annotated[
+        str,
+        Doc(
+            "OCI repository of a Trivy Java DB mirror, e.g."
+            " registry.internal/aquasec/trivy-java-db:1; unset, Trivy's public ones."
+        ),
+    ] = ""
+    trivy_skip_db_update: Annotated[
+        bool,
+        Doc(
+            "Scan with the Trivy databases already cached by the engine, downloading nothing."
+            " WEAKER: vulnerabilities published since are missed. No cached database still"
+            " fails scan and audit."
+        ),
+    ] = False

@@ -1,24 +1,54 @@
 """The security gates: Trivy on the image tarball (scan) and on the source (audit)."""
 
+import re
+
 import dagger
 from dagger import dag, function
 
 from pipeline import commands
 from pipeline.arguments import IgnoreUnfixed, Platform, Severity, TrivyIgnore
-from pipeline.commands import TRIVY_CACHE
+from pipeline.commands import TRIVY_CACHE, TrivyDb
 from pipeline.errors import PipelineError
 from pipeline.image import ImageSteps
 from pipeline.policy import GateResult, check_severity, gate, parse_report
+
+# What trivy 0.76's fatal error says when a database cannot be had: "init error: DB
+# error: ..." for the vulnerability DB, "Java DB error: ..." for the Java one.
+_DB_ERRORS = ("DB error", "Java DB")
+_LOG_PREFIX = re.compile(r"^(\S+\s+)?(FATAL|ERROR|WARN|INFO)\s+(Fatal error\s+)?")
+_MIRROR_HINT = (
+    "Point --trivy-db-repository (and --trivy-java-db-repository) at a mirror the engine"
+    " reaches, or pass --trivy-skip-db-update to scan with the database already cached."
+)
+_CACHE_HINT = (
+    "--trivy-skip-db-update uses the cached database, and the cache has none yet:"
+    " run once where the repository is reachable."
+)
 
 
 class GateFailedError(PipelineError):
     """A security gate found findings at or above its threshold."""
 
 
+class TrivyDatabaseError(PipelineError):
+    """Trivy could not get a vulnerability database: no scan ran, so nothing passed."""
+
+
 class Security(ImageSteps):
     """Gates that fail the call and list the findings that failed them."""
 
     trivy_image: str
+    trivy_db_repository: str
+    trivy_java_db_repository: str
+    trivy_skip_db_update: bool
+
+    def trivy_db(self) -> TrivyDb:
+        """Where the scans get their databases (the constructor's options)."""
+        return TrivyDb(
+            repository=self.trivy_db_repository,
+            java_repository=self.trivy_java_db_repository,
+            skip_update=self.trivy_skip_db_update,
+        )
 
     def trivy(self, ignore_file: dagger.File | None) -> dagger.Container:
         """Trivy with its vulnerability DB in a LOCKED cache (one writer at a time)."""
@@ -57,15 +87,17 @@ class Security(ImageSteps):
     ) -> tuple[dagger.Directory, GateResult]:
         """The reports of one image and the gate's verdict on them."""
         check_severity(severity)
+        db = self.trivy_db()
+        scan = commands.trivy_image(
+            "image.tar", "out/image.json", ignore_unfixed=ignore_unfixed, db=db
+        )
         scanned = (
             self.trivy(ignore)
             .with_file("/scan/image.tar", image.as_tarball())
-            .with_exec(
-                commands.trivy_image("image.tar", "out/image.json", ignore_unfixed=ignore_unfixed)
-            )
+            .with_exec(scan)
             .with_exec(commands.trivy_sarif("out/image.json", "out/image.sarif"))
         )
-        findings = parse_report(await scanned.file("out/image.json").contents())
+        findings = parse_report(await report(scanned, "out/image.json", db))
         return scanned.directory("out"), gate(findings, severity)
 
     @function
@@ -86,23 +118,47 @@ class Security(ImageSteps):
         check_severity(severity)
         # Trivy recognises pip lock files by the name requirements.txt.
         deps = dag.directory().with_file("requirements.txt", self.source.file("requirements.lock"))
+        db = self.trivy_db()
+        vulnerabilities = commands.trivy_fs(
+            "/deps", "out/dependencies.json", "vuln", ignore_unfixed=ignore_unfixed, db=db
+        )
         scanned = (
             self.trivy(ignore)
             .with_directory("/deps", deps)
             .with_directory("/src", self.source)
-            .with_exec(
-                commands.trivy_fs(
-                    "/deps", "out/dependencies.json", "vuln", ignore_unfixed=ignore_unfixed
-                )
-            )
-            .with_exec(commands.trivy_fs("/src", "out/source.json", "misconfig,secret"))
+            .with_exec(vulnerabilities)
+            .with_exec(commands.trivy_fs("/src", "out/source.json", "misconfig,secret", db=db))
             .with_exec(commands.trivy_sarif("out/dependencies.json", "out/dependencies.sarif"))
             .with_exec(commands.trivy_sarif("out/source.json", "out/source.sarif"))
         )
         texts = [
-            await scanned.file(f"out/{name}.json").contents() for name in ("dependencies", "source")
+            await report(scanned, f"out/{name}.json", db) for name in ("dependencies", "source")
         ]
         return scanned.directory("out"), gate([f for t in texts for f in parse_report(t)], severity)
+
+
+async def report(scanned: dagger.Container, path: str, db: TrivyDb) -> str:
+    """A report trivy wrote; a missing database fails clearly instead of as `exit code: 1`."""
+    try:
+        return await scanned.file(path).contents()
+    except dagger.ExecError as exc:
+        message = database_failure(exc.stderr or exc.stdout, db)
+        if message is None:
+            raise
+        raise TrivyDatabaseError(message) from exc
+
+
+def database_failure(output: str, db: TrivyDb) -> str | None:
+    """Why trivy had no database, naming the repository; None when that is not why it failed."""
+    fatal = output[output.rfind("FATAL") :]  # earlier lines are progress, not the cause
+    if not any(mark in fatal for mark in _DB_ERRORS):
+        return None
+    java = "Java DB" in fatal
+    what = "Java database" if java else "vulnerability database"
+    lines = [line.strip() for line in fatal.splitlines() if line.strip()]
+    last = _LOG_PREFIX.sub("", lines[-1]).removeprefix("* ").replace("\t", " ")
+    hint = _CACHE_HINT if db.skip_update else _MIRROR_HINT
+    return f"trivy could not get its {what} from {db.source(java)}: {last}\n{hint}"
 
 
 def passed_or_raise(reports: dagger.Directory, result: GateResult, step: str) -> dagger.Directory:
