@@ -1,7 +1,8 @@
 """Supply chain on the real image, with the pipeline's own argument builders
 (pipeline/src/pipeline/commands.py): Trivy on the saved image, push to the local
 registry, syft on its OCI archive, cosign signs the digest and verification holds
-only for it."""
+only for it. Signing runs as an air-gapped pipeline runs it: no transparency log,
+no network but the registry, credentials only where DOCKER_CONFIG points."""
 
 from __future__ import annotations
 
@@ -12,13 +13,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.container.engine import BASE_IMAGE, ROOT, docker, pipeline_module, require, run, tool
+from tests.container.engine import (
+    BASE_IMAGE,
+    ROOT,
+    Completed,
+    docker,
+    pipeline_module,
+    require,
+    run,
+    tool,
+)
 
 pytestmark = pytest.mark.container
 
 REGISTRY = "127.0.0.1:5000"  # scripts/docker-up.sh
 REPOSITORY = f"{REGISTRY}/hello-api"
-# Offline here: no vulnerability DB, no Rekor, no TUF. The builders' other flags stay.
+# Offline here: no vulnerability DB. The builders' other flags stay.
 TRIVY_OFFLINE = [
     "--image-config-scanners",
     "misconfig,secret",
@@ -26,14 +36,26 @@ TRIVY_OFFLINE = [
     "--skip-check-update",
     "--offline-scan",
 ]
-COSIGN_SIGN_OFFLINE = ["--tlog-upload=false"]
-COSIGN_VERIFY_OFFLINE = ["--insecure-ignore-tlog=true", "--offline=true"]
+# Air-gapped: every address but the registry's goes to a dead proxy (Go never proxies
+# loopback), so any call to Rekor, Fulcio or Sigstore's TUF fails at once and loudly.
+NO_NETWORK = {
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "NO_PROXY": "127.0.0.1,localhost",
+}
+PRIVATE_REKOR = "https://rekor.internal.example"
 
 
 @pytest.fixture(scope="module")
 def commands() -> types.ModuleType:
     """The pipeline's pure argument builders: one definition of each command line."""
     return pipeline_module("commands")
+
+
+@pytest.fixture(scope="module")
+def no_tlog(commands: types.ModuleType) -> object:
+    """The pipeline's --no-tlog setting (Sigstore(no_tlog=True)), for every cosign command."""
+    return commands.Sigstore(no_tlog=True)
 
 
 def push(image: str, tag: str) -> str:
@@ -72,17 +94,31 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def signed(published: str, keys: dict[str, str], commands: types.ModuleType) -> str:
-    """The published digest, signed with the key pair (no transparency log offline)."""
-    sign = commands.cosign_sign(published, keyless=False)
-    run([tool("cosign"), *sign[1:], *COSIGN_SIGN_OFFLINE], env=keys)
+def signed(
+    published: str, keys: dict[str, str], commands: types.ModuleType, no_tlog: object
+) -> str:
+    """The published digest, signed with the key pair, no transparency log, no network."""
+    sign = commands.cosign_sign(published, keyless=False, sigstore=no_tlog)
+    run([tool("cosign"), *sign[1:]], env={**keys, **NO_NETWORK})
     return published
 
 
-def verify(commands: types.ModuleType, image: str, public_key: str) -> int:
-    """cosign verify's exit code for `image` against `public_key`."""
-    argv = commands.cosign_verify(image, key=public_key)
-    return run([tool("cosign"), *argv[1:], *COSIGN_VERIFY_OFFLINE], check=False).returncode
+def verify(commands: types.ModuleType, image: str, public_key: str, sigstore: object) -> Completed:
+    """cosign verify of `image` against `public_key`, with no network but the registry."""
+    argv = commands.cosign_verify(image, key=public_key, sigstore=sigstore)
+    return run([tool("cosign"), *argv[1:]], check=False, env=NO_NETWORK)
+
+
+@pytest.fixture(scope="module")
+def private_root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A private Sigstore's TrustedRoot JSON (its Rekor key), made by cosign itself."""
+    folder = tmp_path_factory.mktemp("sigstore")
+    prefix = ("--output-key-prefix", str(folder / "rekor"))
+    run([tool("cosign"), "generate-key-pair", *prefix], env={"COSIGN_PASSWORD": ""})
+    rekor = f"url={PRIVATE_REKOR},public-key={folder / 'rekor.pub'},start-time=2024-01-01T00:00:00Z"
+    root = folder / "trusted_root.json"
+    run([tool("cosign"), "trusted-root", "create", f"--rekor={rekor}", "--out", str(root)])
+    return str(root)
 
 
 def with_option(argv: list[str], flag: str, value: str) -> list[str]:
@@ -125,28 +161,81 @@ def test_syft_sbom_lists_the_locked_dependencies(
 
 
 def test_cosign_verifies_the_signed_digest(
-    signed: str, keys: dict[str, str], commands: types.ModuleType
+    signed: str, keys: dict[str, str], commands: types.ModuleType, no_tlog: object
 ) -> None:
-    """The signature on the published digest verifies with the public key."""
-    assert verify(commands, signed, keys["public"]) == 0
+    """The signature on the published digest verifies with the public key, offline."""
+    verified = verify(commands, signed, keys["public"], no_tlog)
+    assert verified.returncode == 0, verified.stderr
 
 
 def test_cosign_rejects_a_digest_pushed_over_the_signed_tag(
-    signed: str, keys: dict[str, str], commands: types.ModuleType
+    signed: str, keys: dict[str, str], commands: types.ModuleType, no_tlog: object
 ) -> None:
     """Someone pushes other content under the same tag: its digest carries no signature."""
     tampered = push(BASE_IMAGE, "supply-chain")
     assert tampered != signed
-    assert verify(commands, tampered, keys["public"]) != 0
+    assert verify(commands, tampered, keys["public"], no_tlog).returncode != 0
 
 
 def test_cosign_rejects_a_signature_checked_with_another_key(
-    signed: str, commands: types.ModuleType, tmp_path: Path
+    signed: str, commands: types.ModuleType, no_tlog: object, tmp_path: Path
 ) -> None:
     """A public key that did not sign the digest does not verify it."""
     other = ("--output-key-prefix", str(tmp_path / "other"))
     run([tool("cosign"), "generate-key-pair", *other], env={"COSIGN_PASSWORD": ""})
-    assert verify(commands, signed, str(tmp_path / "other.pub")) != 0
+    assert verify(commands, signed, str(tmp_path / "other.pub"), no_tlog).returncode != 0
+
+
+def test_verifying_a_log_less_signature_needs_no_tlog_too(
+    signed: str, keys: dict[str, str], commands: types.ModuleType, private_root: str
+) -> None:
+    """Without the matching flag, verify looks for the log entry in the private Rekor: fails."""
+    private = commands.Sigstore(rekor_url=PRIVATE_REKOR, trusted_root=private_root)
+    refused = verify(commands, signed, keys["public"], private)
+    assert refused.returncode != 0
+    assert "no matching signatures" in refused.stderr, refused.stderr
+
+
+def test_a_private_trusted_root_verifies_with_no_tlog(
+    signed: str, keys: dict[str, str], commands: types.ModuleType, private_root: str
+) -> None:
+    """cosign takes the private TrustedRoot (no TUF download) alongside --no-tlog."""
+    private = commands.Sigstore(trusted_root=private_root, no_tlog=True)
+    verified = verify(commands, signed, keys["public"], private)
+    assert verified.returncode == 0, verified.stderr
+    assert "TUF" not in verified.stderr
+
+
+def login_and_sign(
+    commands: types.ModuleType, image: str, keys: dict[str, str], tmp_path: Path
+) -> tuple[list[str], dict[str, str]]:
+    """The pipeline's login wrapper around its no-tlog sign, and a throw-away HOME."""
+    sign = commands.cosign_sign(image, keyless=False, sigstore=commands.Sigstore(no_tlog=True))
+    env = {**keys, **NO_NETWORK, "HOME": str(tmp_path / "home"), "REGISTRY": REGISTRY}
+    env |= {"REGISTRY_USER": "ci-bot", "REGISTRY_PASSWORD": "container-test-only"}
+    return commands.with_registry_login(sign), env
+
+
+def test_registry_login_writes_only_where_docker_config_points(
+    signed: str, keys: dict[str, str], commands: types.ModuleType, tmp_path: Path
+) -> None:
+    """The real `cosign login` honours DOCKER_CONFIG (a tmpfs in the pipeline), not $HOME."""
+    script, env = login_and_sign(commands, signed, keys, tmp_path)
+    run(script, env={**env, "DOCKER_CONFIG": str(tmp_path / "auth")})
+    auths = json.loads((tmp_path / "auth" / "config.json").read_text())["auths"]
+    assert set(auths) == {REGISTRY}
+    assert not (tmp_path / "home" / ".docker").exists()
+
+
+def test_registry_login_refuses_without_docker_config(
+    signed: str, keys: dict[str, str], commands: types.ModuleType, tmp_path: Path
+) -> None:
+    """No DOCKER_CONFIG, no login: the password is never written under $HOME."""
+    script, env = login_and_sign(commands, signed, keys, tmp_path)
+    refused = run(["env", "-u", "DOCKER_CONFIG", *script], env=env, check=False)
+    assert refused.returncode != 0
+    assert "registry credentials need DOCKER_CONFIG" in refused.stderr
+    assert not (tmp_path / "home" / ".docker").exists()
 
 
 def accepted_findings(tmp_path: Path) -> str:

@@ -1,11 +1,17 @@
 """The argument builders: the one definition of each tool command."""
 
 import pytest
-from pipeline.commands import TrivyDb
+from pipeline.commands import Sigstore, TrivyDb
+from pipeline.errors import ArgumentError
 
 from pipeline import commands
 
 DIGEST = "ghcr.io/acme/api@sha256:" + "0" * 64
+PRIVATE = Sigstore(
+    rekor_url="https://rekor.internal",
+    fulcio_url="https://fulcio.internal",
+    trusted_root="/in/trusted_root.json",
+)
 
 
 def test_trivy_image_reports_everything_and_lets_the_gate_decide() -> None:
@@ -27,6 +33,7 @@ def test_trivy_uses_the_ignore_file_and_the_cache() -> None:
     lambda ref: commands.cosign_sign(ref, keyless=False),
     lambda ref: commands.cosign_attest(ref, "sbom.json", keyless=True),
     lambda ref: commands.cosign_verify(ref, key="cosign.pub"),
+    lambda ref: commands.cosign_verify_attestation(ref, key="cosign.pub"),
 ])  # fmt: skip
 def test_cosign_commands_refuse_tags(build: object) -> None:
     """Sign, attest and verify take name@sha256 only."""
@@ -51,6 +58,83 @@ def test_registry_login_reads_the_password_from_a_variable() -> None:
     script = commands.with_registry_login(["cosign", "sign", DIGEST])[-1]
     assert '"$REGISTRY_PASSWORD" | cosign login' in script
     assert script.endswith(f"exec cosign sign {DIGEST}")
+
+
+def test_registry_login_refuses_to_write_outside_docker_config() -> None:
+    """Without DOCKER_CONFIG (the in-memory mount) the login stops before writing $HOME."""
+    script = commands.with_registry_login(["cosign", "verify", DIGEST])[-1]
+    assert script.index('"${DOCKER_CONFIG:?') < script.index("cosign login")
+
+
+def test_public_sigstore_adds_no_flag() -> None:
+    """The defaults are cosign's own: the public Rekor and Fulcio, the log required."""
+    assert Sigstore().signing(keyless=True) == Sigstore().verifying(keyless=True) == []
+
+
+def test_private_sigstore_signs_with_its_own_services() -> None:
+    """Sign and attest name the private Rekor, Fulcio and trusted root."""
+    flags = ["--rekor-url=https://rekor.internal", "--trusted-root=/in/trusted_root.json",
+             "--fulcio-url=https://fulcio.internal"]  # fmt: skip
+    assert commands.cosign_sign(DIGEST, keyless=True, sigstore=PRIVATE)[3:-1] == flags
+    assert commands.cosign_attest(DIGEST, "s.json", keyless=True, sigstore=PRIVATE)[-4:-1] == flags
+
+
+def test_private_sigstore_verifies_against_its_trusted_root() -> None:
+    """Verify has no Fulcio URL: the certificate chain comes from the trusted root."""
+    args = commands.cosign_verify(DIGEST, key="k.pub", sigstore=PRIVATE)
+    assert args[-3:-1] == [
+        "--rekor-url=https://rekor.internal",
+        "--trusted-root=/in/trusted_root.json",
+    ]
+
+
+def test_no_tlog_signs_without_the_log_and_verifies_without_it() -> None:
+    """The weaker mode pairs --tlog-upload=false with --insecure-ignore-tlog=true."""
+    offline = Sigstore(no_tlog=True)
+    assert "--tlog-upload=false" in commands.cosign_sign(DIGEST, keyless=False, sigstore=offline)
+    assert "--tlog-upload=false" in commands.cosign_attest(
+        DIGEST, "s.json", keyless=False, sigstore=offline
+    )
+    for verify in (commands.cosign_verify, commands.cosign_verify_attestation):
+        assert "--insecure-ignore-tlog=true" in verify(DIGEST, key="k.pub", sigstore=offline)
+
+
+@pytest.mark.parametrize("build", [
+    lambda s: commands.cosign_sign(DIGEST, keyless=True, sigstore=s),
+    lambda s: commands.cosign_attest(DIGEST, "s.json", keyless=True, sigstore=s),
+    lambda s: commands.cosign_verify(DIGEST, identity="https://github.com/acme/.*", sigstore=s),
+])  # fmt: skip
+def test_no_tlog_refuses_keyless(build: object) -> None:
+    """A keyless certificate outlives its minutes only through the log: refused, naming the flag."""
+    with pytest.raises(ArgumentError, match="--no-tlog needs a key pair"):
+        build(Sigstore(no_tlog=True))  # type: ignore[operator]
+
+
+def test_verify_attestation_checks_the_spdx_predicate() -> None:
+    """The SBOM attestation is verified as spdxjson, like cosign attest made it."""
+    args = commands.cosign_verify_attestation(DIGEST, key="k.pub")
+    assert args == ["cosign", "verify-attestation", "--type", "spdxjson", "--key", "k.pub", DIGEST]
+
+
+def test_trivy_db_defaults_add_no_flag() -> None:
+    """Without a mirror, trivy uses its own repositories and updates its cache."""
+    assert TrivyDb().args() == []
+
+
+def test_trivy_db_mirror_reaches_both_scans() -> None:
+    """The image scan and the filesystem scans name the same DB and Java DB mirrors."""
+    db = TrivyDb(repository="reg.internal/trivy-db:2", java_repository="reg.internal/java-db:1")
+    flags = [
+        "--db-repository=reg.internal/trivy-db:2",
+        "--java-db-repository=reg.internal/java-db:1",
+    ]
+    assert set(flags) <= set(commands.trivy_image("i.tar", "o.json", db=db))
+    assert set(flags) <= set(commands.trivy_fs("/src", "o.json", "vuln", db=db))
+
+
+def test_trivy_skip_db_update_skips_both_databases() -> None:
+    """The explicit stale mode downloads neither database."""
+    assert TrivyDb(skip_update=True).args() == ["--skip-db-update", "--skip-java-db-update"]
 
 
 @pytest.mark.parametrize(("address", "host"), [
@@ -80,24 +164,3 @@ def test_trivy_image_also_checks_the_image_config() -> None:
     """Misconfigurations and secrets in the image's config (e.g. ENV) are scanned too."""
     args = commands.trivy_image("image.tar", "out/image.json")
     assert args[args.index("--image-config-scanners") + 1] == "misconfig,secret"
-
-
-def test_trivy_db_defaults_add_no_flag() -> None:
-    """Without a mirror, trivy uses its own repositories and updates its cache."""
-    assert TrivyDb().args() == []
-
-
-def test_trivy_db_mirror_reaches_both_scans() -> None:
-    """The image scan and the filesystem scans name the same DB and Java DB mirrors."""
-    db = TrivyDb(repository="reg.internal/trivy-db:2", java_repository="reg.internal/java-db:1")
-    flags = [
-        "--db-repository=reg.internal/trivy-db:2",
-        "--java-db-repository=reg.internal/java-db:1",
-    ]
-    assert set(flags) <= set(commands.trivy_image("i.tar", "o.json", db=db))
-    assert set(flags) <= set(commands.trivy_fs("/src", "o.json", "vuln", db=db))
-
-
-def test_trivy_skip_db_update_skips_both_databases() -> None:
-    """The explicit stale mode downloads neither database."""
-    assert TrivyDb(skip_update=True).args() == ["--skip-db-update", "--skip-java-db-update"]

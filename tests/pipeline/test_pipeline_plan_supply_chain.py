@@ -7,16 +7,27 @@ Secrets are `env://` URIs whose variables hold canary values; the fake engine
 answers any `plaintext` read with them, so a leak would show in the requests.
 """
 
+import dataclasses
 from typing import Any
 
 import dagger
 import pytest
 from dagger import dag
+from pipeline.effects import CACHE_BUSTER
+from pipeline.errors import ArgumentError
 
 from pipeline import images
-from tests.pipeline.conftest import CANARIES
-from tests.pipeline.fake_engine import FakeEngine
-from tests.pipeline.plan_helpers import CLEAN, REPORT, argv, exec_leaf, script_reports, secret_vars
+from tests.pipeline.conftest import CANARIES, ROOT
+from tests.pipeline.fake_engine import Call, FakeEngine
+from tests.pipeline.plan_helpers import (
+    CLEAN,
+    REPORT,
+    argv,
+    env_of,
+    exec_leaf,
+    script_reports,
+    secret_vars,
+)
 
 pytestmark = pytest.mark.anyio
 DIGEST = "ghcr.io/acme/hello-api@sha256:" + "a" * 64
@@ -128,3 +139,101 @@ async def test_no_secret_plaintext_reaches_the_engine(engine: FakeEngine, pipeli
     await pipeline.sign(ref, private_key=key, username="bot", password=token)
     assert engine.called("plaintext") == []
     assert not any(canary in engine.bodies() for canary in CANARIES.values())
+
+
+def scripts(engine: FakeEngine, word: str) -> dict[str, Call]:
+    """The distinct recorded execs whose shell script contains `word`, by rendered chain."""
+    return {c.render(): c for c in engine.called("withExec") if word in " ".join(c.args["args"])}
+
+
+async def test_private_sigstore_reaches_every_cosign_command(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """Rekor, Fulcio and the trusted root (a mounted file) come from the constructor."""
+    private = dataclasses.replace(
+        pipeline,
+        rekor_url="https://rekor.internal",
+        fulcio_url="https://fulcio.internal",
+        trusted_root=dag.host().file(str(ROOT / "dagger.json")),
+    )
+    key = dag.secret("env://COSIGN_KEY")
+    await private.sign(DIGEST, private_key=key)
+    await private.attest(DIGEST, private.sbom(), private_key=key)
+    await private.verify(DIGEST, certificate_identity="https://github.com/acme/.*")
+    for word in ("cosign sign", "cosign attest", "cosign verify"):
+        (leaf,) = scripts(engine, word).values()
+        script = argv(leaf)[-1][-1]
+        assert "--rekor-url=https://rekor.internal --trusted-root=/in/trusted_root.json" in script
+        assert "/in/trusted_root.json" in [c.args["path"] for c in leaf.find("withFile")]
+        # Verify reads the certificate authority from the trusted root, not from Fulcio.
+        assert ("--fulcio-url=https://fulcio.internal" in script) == (word != "cosign verify")
+
+
+async def test_no_tlog_signs_and_verifies_without_the_log(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """The explicit weaker mode: --tlog-upload=false to sign, --insecure-ignore-tlog to verify."""
+    offline = dataclasses.replace(pipeline, no_tlog=True)
+    key = dag.secret("env://COSIGN_KEY")
+    await offline.sign(DIGEST, private_key=key)
+    await offline.attest(DIGEST, offline.sbom(), private_key=key)
+    await offline.verify(DIGEST, public_key=dag.host().file(str(ROOT / "dagger.json")))
+    for word, flag in [("cosign sign", "--tlog-upload=false"),
+                       ("cosign attest", "--tlog-upload=false"),
+                       ("cosign verify", "--insecure-ignore-tlog=true")]:  # fmt: skip
+        (leaf,) = scripts(engine, word).values()
+        assert flag in argv(leaf)[-1][-1]
+
+
+async def test_the_log_is_required_by_default(engine: FakeEngine, pipeline: Any) -> None:
+    """Without no_tlog, cosign uploads to and checks the public transparency log."""
+    await pipeline.sign(DIGEST, private_key=dag.secret("env://COSIGN_KEY"))
+    assert "tlog" not in argv(exec_leaf(engine, "sh"))[-1][-1]
+
+
+async def test_no_tlog_refuses_keyless_before_any_exec(engine: FakeEngine, pipeline: Any) -> None:
+    """Keyless without the log could never verify: refused, naming the flag, nothing run."""
+    offline = dataclasses.replace(pipeline, no_tlog=True)
+    with pytest.raises(ArgumentError, match="--no-tlog needs a key pair"):
+        await offline.sign(DIGEST, oidc_token=dag.secret("env://COSIGN_KEY"))
+    assert engine.called("withExec") == []
+
+
+async def test_registry_credentials_live_only_on_an_in_memory_mount(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """Every exec given the registry password logs in to a tmpfs DOCKER_CONFIG, nowhere else."""
+    script_reports(engine, CLEAN)
+    login = {"username": "bot", "password": dag.secret("env://REGISTRY_TOKEN")}
+    key = dag.secret("env://COSIGN_KEY")
+    ref = await pipeline.publish("ghcr.io/acme/hello-api:1.0", **login)
+    await pipeline.sign(ref, private_key=key, **login)
+    await pipeline.verify(ref, certificate_identity="https://github.com/acme/.*", **login)
+    await pipeline.attest(ref, pipeline.sbom(), private_key=key, **login)
+    logged_in = [c for c in engine.called("withExec") if "REGISTRY_PASSWORD" in secret_vars(c)]
+    assert len({c.render() for c in logged_in}) == 3  # sign, verify, attest
+    for leaf in logged_in:
+        config = env_of(leaf)["DOCKER_CONFIG"]
+        assert config in [c.args["path"] for c in leaf.find("withMountedTemp")]
+        assert '"${DOCKER_CONFIG:?' in argv(leaf)[-1][-1]
+        written = [c.args["path"] for c in leaf.chain() if c.field in ("withFile", "withNewFile")]
+        assert not [p for p in written if p.startswith(config) or ".docker" in p]
+    assert not any(canary in engine.bodies() for canary in CANARIES.values())
+
+
+@pytest.mark.parametrize("step", ["sign", "attest", "verify"])
+async def test_cosign_never_replays_from_the_exec_cache(
+    engine: FakeEngine, pipeline: Any, step: str
+) -> None:
+    """Two identical calls are two different execs (a cache-buster), so both really run."""
+    key = dag.secret("env://COSIGN_KEY")
+    call = {
+        "sign": lambda: pipeline.sign(DIGEST, private_key=key),
+        "attest": lambda: pipeline.attest(DIGEST, pipeline.sbom(), private_key=key),
+        "verify": lambda: pipeline.verify(DIGEST, certificate_identity="https://x/.*"),
+    }[step]
+    await call()
+    await call()
+    runs = scripts(engine, f"cosign {step}").values()
+    assert len(runs) == 2
+    assert all(CACHE_BUSTER in env_of(run) for run in runs)

@@ -9,6 +9,7 @@ variables set with `with_secret_variable` (cosign's `env://` key references,
 import shlex
 from dataclasses import dataclass
 
+from pipeline.errors import ArgumentError
 from pipeline.policy import SEVERITIES
 
 TRIVY_CACHE = "/var/cache/trivy"
@@ -42,6 +43,42 @@ class TrivyDb:
         if java:
             return self.java_repository or TRIVY_JAVA_DB_DEFAULT
         return self.repository or TRIVY_DB_DEFAULT
+
+
+@dataclass(frozen=True)
+class Sigstore:
+    """Which Sigstore cosign writes to and trusts; the defaults are the public instance."""
+
+    rekor_url: str = ""
+    """Transparency log (Rekor) URL; empty: cosign's public one."""
+    fulcio_url: str = ""
+    """Keyless certificate authority (Fulcio) URL; empty: cosign's public one."""
+    trusted_root: str = ""
+    """Path of a Sigstore TrustedRoot JSON (private Fulcio CA, Rekor and CT log keys)."""
+    no_tlog: bool = False
+    """WEAKER: sign without the transparency log and verify without it (key pairs only)."""
+
+    def signing(self, *, keyless: bool) -> list[str]:
+        """Flags of `cosign sign` and `cosign attest`."""
+        self._check(keyless=keyless)
+        args = self._urls() + ([f"--fulcio-url={self.fulcio_url}"] if self.fulcio_url else [])
+        return args + (["--tlog-upload=false"] if self.no_tlog else [])
+
+    def verifying(self, *, keyless: bool) -> list[str]:
+        """Flags of `cosign verify` and `cosign verify-attestation`."""
+        self._check(keyless=keyless)
+        return self._urls() + (["--insecure-ignore-tlog=true"] if self.no_tlog else [])
+
+    def _urls(self) -> list[str]:
+        args = [f"--rekor-url={self.rekor_url}"] if self.rekor_url else []
+        return args + ([f"--trusted-root={self.trusted_root}"] if self.trusted_root else [])
+
+    def _check(self, *, keyless: bool) -> None:
+        # A keyless certificate expires after minutes; only the log's entry proves the
+        # signature was made while it was valid, so without a log it cannot verify.
+        if keyless and self.no_tlog:
+            problem = "needs a key pair: a keyless signature cannot be verified without the log"
+            raise ArgumentError("no_tlog", problem)
 
 
 def trivy_image(
@@ -104,36 +141,78 @@ def require_digest(image: str, argument: str = "image") -> str:
     return image
 
 
-def cosign_sign(image: str, *, keyless: bool) -> list[str]:
+def cosign_sign(
+    image: str,
+    *,
+    keyless: bool,
+    sigstore: Sigstore = Sigstore(),
+) -> list[str]:
     """Sign an image by digest, with the key in $COSIGN_PRIVATE_KEY or keyless."""
-    key = [] if keyless else ["--key", "env://COSIGN_PRIVATE_KEY"]
-    return ["cosign", "sign", "--yes", *key, require_digest(image)]
-
-
-def cosign_attest(image: str, predicate: str, *, keyless: bool) -> list[str]:
-    """Attach an SPDX SBOM to an image digest as a signed attestation."""
-    key = [] if keyless else ["--key", "env://COSIGN_PRIVATE_KEY"]
-    args = ["cosign", "attest", "--yes", *key, "--type", "spdxjson", "--predicate", predicate]
+    args = ["cosign", "sign", "--yes", *_signer(keyless), *sigstore.signing(keyless=keyless)]
     return [*args, require_digest(image)]
 
 
-def cosign_verify(image: str, *, key: str = "", identity: str = "", issuer: str = "") -> list[str]:
+def cosign_attest(
+    image: str,
+    predicate: str,
+    *,
+    keyless: bool,
+    sigstore: Sigstore = Sigstore(),
+) -> list[str]:
+    """Attach an SPDX SBOM to an image digest as a signed attestation."""
+    args = ["cosign", "attest", "--yes", *_signer(keyless), "--type", "spdxjson"]
+    args += ["--predicate", predicate, *sigstore.signing(keyless=keyless)]
+    return [*args, require_digest(image)]
+
+
+def cosign_verify(
+    image: str,
+    *,
+    key: str = "",
+    identity: str = "",
+    issuer: str = "",
+    sigstore: Sigstore = Sigstore(),
+) -> list[str]:
     """Verify an image's signature with a public key file, or a keyless identity and issuer."""
+    trust = [*_trust(key, identity, issuer), *sigstore.verifying(keyless=not key)]
+    return ["cosign", "verify", *trust, require_digest(image)]
+
+
+def cosign_verify_attestation(
+    image: str,
+    *,
+    key: str = "",
+    identity: str = "",
+    issuer: str = "",
+    sigstore: Sigstore = Sigstore(),
+) -> list[str]:
+    """Verify the SPDX SBOM attestation of an image digest; print its signed envelope."""
+    trust = [*_trust(key, identity, issuer), *sigstore.verifying(keyless=not key)]
+    return ["cosign", "verify-attestation", "--type", "spdxjson", *trust, require_digest(image)]
+
+
+def _signer(keyless: bool) -> list[str]:
+    return [] if keyless else ["--key", "env://COSIGN_PRIVATE_KEY"]
+
+
+def _trust(key: str, identity: str, issuer: str) -> list[str]:
     if bool(key) == bool(identity):
         msg = "verify needs exactly one of public_key or certificate_identity"
         raise ValueError(msg)
-    trust = ["--key", key] if key else ["--certificate-identity-regexp", identity]
-    issuer_args = ["--certificate-oidc-issuer", issuer] if identity else []
-    return ["cosign", "verify", *trust, *issuer_args, require_digest(image)]
+    if key:
+        return ["--key", key]
+    return ["--certificate-identity-regexp", identity, "--certificate-oidc-issuer", issuer]
 
 
 def with_registry_login(command: list[str]) -> list[str]:
-    """Wrap a command in `cosign login` from $REGISTRY/$REGISTRY_USER/$REGISTRY_PASSWORD."""
-    login = (
-        'printf %s "$REGISTRY_PASSWORD"'
-        ' | cosign login "$REGISTRY" -u "$REGISTRY_USER" --password-stdin'
-    )
-    guarded = f'if [ -n "$REGISTRY_PASSWORD" ]; then {login}; fi'
+    """Wrap a command in a registry login from $REGISTRY/$REGISTRY_USER/$REGISTRY_PASSWORD.
+
+    The login writes $DOCKER_CONFIG/config.json; the wrapper refuses to log in without
+    DOCKER_CONFIG, so the password never lands in $HOME/.docker (an image layer).
+    """
+    guard = ': "${DOCKER_CONFIG:?registry credentials need DOCKER_CONFIG on an in-memory mount}"'
+    pipe = 'printf %s "$REGISTRY_PASSWORD" | cosign login "$REGISTRY" -u "$REGISTRY_USER"'
+    guarded = f'if [ -n "$REGISTRY_PASSWORD" ]; then {guard}; {pipe} --password-stdin; fi'
     return ["sh", "-ec", f"{guarded}\nexec {shlex.join(command)}"]
 
 

@@ -1,4 +1,4 @@
-"""The main object: the source, declared once, the tool images and the scanners' databases."""
+"""The main object: the source, declared once, the tool images and the trust settings."""
 
 from typing import Annotated
 
@@ -38,6 +38,35 @@ class Pipeline(Run, Delivery):
     alpine_image: Annotated[str, _image("Alpine (shell for cosign)", images.ALPINE)] = images.ALPINE
     curl_image: Annotated[str, _image("curl (webhook, smoke, APIs)", images.CURL)] = images.CURL
     git_image: Annotated[str, _image("git (deploy)", images.GIT)] = images.GIT
+    rekor_url: Annotated[
+        str,
+        Doc(
+            "Rekor (transparency log) of a private Sigstore, e.g. https://rekor.internal.example;"
+            " unset, cosign uses the public one."
+        ),
+    ] = ""
+    fulcio_url: Annotated[
+        str,
+        Doc(
+            "Fulcio (keyless certificates) of a private Sigstore, e.g."
+            " https://fulcio.internal.example; unset, cosign uses the public one."
+        ),
+    ] = ""
+    trusted_root: Annotated[
+        dagger.File | None,
+        Doc(
+            "Sigstore TrustedRoot JSON of a private Sigstore (its Fulcio CA, Rekor and CT log"
+            " keys), e.g. from `cosign trusted-root create`."
+        ),
+    ] = None
+    no_tlog: Annotated[
+        bool,
+        Doc(
+            "Sign and attest without a transparency log, verify without one. WEAKER: nothing"
+            " records what was signed when, so a stolen key's signatures go unnoticed. For"
+            " air-gapped registries, with a key pair only."
+        ),
+    ] = False
     trivy_db_repository: Annotated[
         str,
         Doc(

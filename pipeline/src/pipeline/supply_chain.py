@@ -22,13 +22,21 @@ from pipeline.arguments import (
     Version,
 )
 from pipeline.base import Transform
+from pipeline.effects import always_run
+from pipeline.registry import TRUSTED_ROOT, RegistryTools
 from pipeline.security import Security, passed_or_raise
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+SBOM = "/in/sbom.spdx.json"
 
 
 class SupplyChain(Security):
     """Side effects on a registry: never cached, so a repeated call really runs."""
+
+    rekor_url: str
+    fulcio_url: str
+    trusted_root: dagger.File | None
+    no_tlog: bool
 
     @function(cache="never")
     async def publish(
@@ -73,7 +81,8 @@ class SupplyChain(Security):
         password: RegistryPassword = None,
     ) -> str:
         """Sign an image by digest with cosign (key pair, or keyless with an OIDC token)."""
-        command = commands.cosign_sign(image, keyless=_keyless(private_key, oidc_token))
+        keyless = _keyless(private_key, oidc_token)
+        command = commands.cosign_sign(image, keyless=keyless, sigstore=self.sigstore())
         signer = _signer(private_key, key_password, oidc_token)
         await self.cosign_run(image, username, password, command, signer).sync()
         return image
@@ -92,18 +101,11 @@ class SupplyChain(Security):
         password: RegistryPassword = None,
     ) -> str:
         """Attach the SBOM to an image digest as a signed cosign attestation."""
-        command = commands.cosign_attest(
-            image, "/in/sbom.spdx.json", keyless=_keyless(private_key, oidc_token)
-        )
+        keyless = _keyless(private_key, oidc_token)
+        command = commands.cosign_attest(image, SBOM, keyless=keyless, sigstore=self.sigstore())
         signer = _signer(private_key, key_password, oidc_token)
-        await self.cosign_run(
-            image,
-            username,
-            password,
-            command,
-            lambda c: c.with_file("/in/sbom.spdx.json", sbom),
-            signer,
-        ).sync()
+        with_sbom: Transform = lambda c: c.with_file(SBOM, sbom)  # noqa: E731
+        await self.cosign_run(image, username, password, command, with_sbom, signer).sync()
         return image
 
     @function(cache="never")
@@ -124,9 +126,8 @@ class SupplyChain(Security):
     ) -> str:
         """Verify the image's cosign signature; fail when it is unsigned or wrongly signed."""
         key = "/in/cosign.pub" if public_key else ""
-        command = commands.cosign_verify(
-            image, key=key, identity=certificate_identity, issuer=certificate_oidc_issuer
-        )
+        trust = {"identity": certificate_identity, "issuer": certificate_oidc_issuer}
+        command = commands.cosign_verify(image, key=key, **trust, sigstore=self.sigstore())
         return await self.cosign_run(
             image,
             username,
@@ -134,6 +135,11 @@ class SupplyChain(Security):
             command,
             lambda c: c.with_file(key, public_key) if public_key else c,
         ).stdout()
+
+    def sigstore(self) -> commands.Sigstore:
+        """The Sigstore options of the constructor, as the cosign builders take them."""
+        root = TRUSTED_ROOT if self.trusted_root else ""
+        return commands.Sigstore(self.rekor_url, self.fulcio_url, root, self.no_tlog)
 
     def cosign_run(
         self,
@@ -143,27 +149,12 @@ class SupplyChain(Security):
         command: list[str],
         *setup: Transform,
     ) -> dagger.Container:
-        """`command` in the cosign container after `setup`, logged in to the registry."""
-        container = self.cosign(image, user, password)
-        for step in setup:
-            container = container.with_(step)
-        return container.with_exec(commands.with_registry_login(command))
+        """A cosign `command` after `setup`; it always runs (sign and attest push, verify reads)."""
+        return self.registry().run(image, user, password, command, *setup, always_run)
 
-    def cosign(self, image: str, user: str, password: dagger.Secret | None) -> dagger.Container:
-        """cosign (from its own image) in a shell, with the registry's credentials."""
-        return (
-            dag.container()
-            .from_(self.alpine_image)
-            .with_file(
-                "/usr/local/bin/cosign",
-                dag.container().from_(self.cosign_image).file("/ko-app/cosign"),
-            )
-            .with_env_variable("REGISTRY", commands.registry_host(commands.require_digest(image)))
-            .with_env_variable("REGISTRY_USER", user)
-            .with_(
-                lambda c: c.with_secret_variable("REGISTRY_PASSWORD", password) if password else c
-            )
-        )
+    def registry(self) -> RegistryTools:
+        """cosign from the constructor's image, trusting its Sigstore root."""
+        return RegistryTools(self.alpine_image, self.cosign_image, self.trusted_root)
 
 
 def _keyless(private_key: dagger.Secret | None, oidc_token: dagger.Secret | None) -> bool:
