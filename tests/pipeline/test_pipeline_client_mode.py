@@ -93,6 +93,15 @@ def test_a_bool_option_set_false_turns_it_off() -> None:
         assert not any("--ignore-unfixed" in a for a in trivy)
 
 
+def test_an_enum_option_takes_a_member_in_any_case() -> None:
+    """`deploy --env=Staging` arrives as the staging member: its overlay is the one read."""
+    with FakeEngine() as engine:
+        _client(engine, "deploy", "--env=Staging", "--repository=https://github.com/o/n",
+                "--token=env://SIGNING_KEY", f"--image={DIGEST}")  # fmt: skip
+        paths = {c.args.get("path") for c in engine.called("file")}
+        assert "k8s/overlays/staging/kustomization.yaml" in paths
+
+
 def test_a_file_option_is_read_from_the_host(tmp_path: Path) -> None:
     """`audit --trivyignore=PATH`: the host file at PATH is what Trivy reads."""
     ignore = tmp_path / "accepted.trivyignore"

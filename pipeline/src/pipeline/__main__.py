@@ -38,8 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     if isinstance(call, str):
-        print(call)
-        return 0
+        return _print_help(call)
     if not _engine_reachable():
         print(NO_ENGINE, file=sys.stderr)
         return 2
@@ -47,6 +46,14 @@ def main(argv: list[str] | None = None) -> int:
         return anyio.run(_run, call)
     except KeyboardInterrupt:
         return 130
+
+
+def _print_help(text: str) -> int:
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `--help | head`: the reader has gone, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
 
 
 def _engine_reachable() -> bool:
