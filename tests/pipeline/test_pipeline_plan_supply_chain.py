@@ -8,6 +8,7 @@ answers any `plaintext` read with them, so a leak would show in the requests.
 """
 
 import dataclasses
+import json
 from typing import Any
 
 import dagger
@@ -15,6 +16,7 @@ import pytest
 from dagger import dag
 from pipeline.effects import CACHE_BUSTER
 from pipeline.errors import ArgumentError
+from pipeline.platforms import PlatformMismatchError
 
 from pipeline import images
 from tests.pipeline.conftest import CANARIES, ROOT
@@ -31,6 +33,8 @@ from tests.pipeline.plan_helpers import (
 
 pytestmark = pytest.mark.anyio
 DIGEST = "ghcr.io/acme/hello-api@sha256:" + "a" * 64
+PLATFORMS = ["linux/amd64", "linux/arm64"]
+PER_PLATFORM = {"linux/amd64": "sha256:" + "1" * 64, "linux/arm64": "sha256:" + "2" * 64}
 
 
 async def test_publish_scans_before_it_pushes(engine: FakeEngine, pipeline: Any) -> None:
@@ -146,6 +150,31 @@ def scripts(engine: FakeEngine, word: str) -> dict[str, Call]:
     return {c.render(): c for c in engine.called("withExec") if word in " ".join(c.args["args"])}
 
 
+def index(platforms: dict[str, str]) -> str:
+    """An OCI image index as `crane manifest` prints it."""
+    entries = [
+        {"digest": d, "platform": dict(zip(("os", "architecture"), p.split("/"), strict=True))}
+        for p, d in platforms.items()
+    ]
+    return json.dumps({"schemaVersion": 2, "manifests": entries})
+
+
+def script_index(engine: FakeEngine, platforms: dict[str, str]) -> None:
+    """Make `crane manifest` print an index of these platforms."""
+    engine.answer(
+        lambda c: c.field == "stdout" and any("crane manifest" in a[-1] for a in argv(c)),
+        index(platforms),
+    )
+
+
+def built_platform(engine: FakeEngine, attest: Call) -> str:
+    """The platform of the build whose tarball syft read for the SBOM this exec attests."""
+    (sbom,) = [c for c in attest.find("withFile") if c.args["path"] == "/in/sbom.spdx.json"]
+    syft = sbom.arg_chain(engine, "source")
+    (tarball,) = [c for c in syft.find("withFile") if c.args["path"] == "/in/image.tar"]
+    return str(tarball.arg_chain(engine, "source").find("dockerBuild")[0].args["platform"])
+
+
 async def test_private_sigstore_reaches_every_cosign_command(
     engine: FakeEngine, pipeline: Any
 ) -> None:
@@ -204,14 +233,15 @@ async def test_registry_credentials_live_only_on_an_in_memory_mount(
 ) -> None:
     """Every exec given the registry password logs in to a tmpfs DOCKER_CONFIG, nowhere else."""
     script_reports(engine, CLEAN)
+    script_index(engine, {"linux/amd64": PER_PLATFORM["linux/amd64"]})
     login = {"username": "bot", "password": dag.secret("env://REGISTRY_TOKEN")}
     key = dag.secret("env://COSIGN_KEY")
     ref = await pipeline.publish("ghcr.io/acme/hello-api:1.0", **login)
     await pipeline.sign(ref, private_key=key, **login)
     await pipeline.verify(ref, certificate_identity="https://github.com/acme/.*", **login)
-    await pipeline.attest(ref, pipeline.sbom(), private_key=key, **login)
+    await pipeline.attest_all(ref, {"linux/amd64": pipeline.sbom()}, private_key=key, **login)
     logged_in = [c for c in engine.called("withExec") if "REGISTRY_PASSWORD" in secret_vars(c)]
-    assert len({c.render() for c in logged_in}) == 3  # sign, verify, attest
+    assert len({c.render() for c in logged_in}) == 4  # sign, verify, crane manifest, attest
     for leaf in logged_in:
         config = env_of(leaf)["DOCKER_CONFIG"]
         assert config in [c.args["path"] for c in leaf.find("withMountedTemp")]
@@ -237,3 +267,30 @@ async def test_cosign_never_replays_from_the_exec_cache(
     runs = scripts(engine, f"cosign {step}").values()
     assert len(runs) == 2
     assert all(CACHE_BUSTER in env_of(run) for run in runs)
+
+
+async def test_each_platform_sbom_is_attested_to_its_own_image(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """The index is read back (crane); each SBOM goes to its platform's digest, not the index."""
+    script_index(engine, PER_PLATFORM)
+    sboms = pipeline.platform_sboms(PLATFORMS, pipeline.build_all(PLATFORMS))
+    key = dag.secret("env://COSIGN_KEY")
+    refs = await pipeline.attest_all(DIGEST, sboms, private_key=key)
+    assert refs == [f"ghcr.io/acme/hello-api@{PER_PLATFORM[p]}" for p in PLATFORMS]
+    (listing,) = scripts(engine, "crane manifest").values()
+    assert argv(listing)[-1][-1].endswith(f"exec crane manifest {DIGEST}")
+    attests = scripts(engine, "cosign attest").values()
+    attested = {argv(a)[-1][-1].rsplit(" ", 1)[-1]: built_platform(engine, a) for a in attests}
+    assert attested == {f"ghcr.io/acme/hello-api@{d}": p for p, d in PER_PLATFORM.items()}
+
+
+async def test_an_index_missing_a_platform_attests_nothing(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """SBOMs for platforms the index lacks (or the reverse) fail before any attestation."""
+    script_index(engine, {"linux/amd64": PER_PLATFORM["linux/amd64"]})
+    sboms = pipeline.platform_sboms(PLATFORMS, pipeline.build_all(PLATFORMS))
+    with pytest.raises(PlatformMismatchError, match="linux/arm64"):
+        await pipeline.attest_all(DIGEST, sboms, private_key=dag.secret("env://COSIGN_KEY"))
+    assert scripts(engine, "cosign attest") == {}

@@ -1,7 +1,7 @@
 """The one definition of every tool command the pipeline runs (pure argument builders).
 
 The real-tool tests (tests/pipeline, tests/container) run these same lists against
-real trivy and cosign. Secrets never appear here: commands read them from
+real trivy, cosign and crane. Secrets never appear here: commands read them from
 variables set with `with_secret_variable` (cosign's `env://` key references,
 `$REGISTRY_PASSWORD`).
 """
@@ -202,6 +202,11 @@ def _trust(key: str, identity: str, issuer: str) -> list[str]:
     if key:
         return ["--key", key]
     return ["--certificate-identity-regexp", identity, "--certificate-oidc-issuer", issuer]
+
+
+def crane_manifest(image: str) -> list[str]:
+    """Print the manifest (for a multi-platform image: the index) that a digest names."""
+    return ["crane", "manifest", require_digest(image)]
 
 
 def with_registry_login(command: list[str]) -> list[str]:

@@ -16,7 +16,10 @@ TRIVY: Final = "aquasec/trivy:0.76.0"
 SYFT: Final = "anchore/syft:v1.18.1"
 # Signs, attests, verifies by digest (key pair or keyless); the container tests' version.
 COSIGN: Final = "gcr.io/projectsigstore/cosign:v2.6.5"
-# A small shell for cosign, whose own image has none (registry login before signing).
+# Lists a pushed index's per-platform digests (each SBOM is attested to its own platform);
+# the go-containerregistry release that cosign v2.6.5 is built with.
+CRANE: Final = "gcr.io/go-containerregistry/crane:v0.20.7"
+# A small shell for cosign and crane, whose own images have none (registry login first).
 ALPINE: Final = "alpine:3.22.2"
 # Posts the failure notification to the webhook.
 CURL: Final = "curlimages/curl:8.16.0"

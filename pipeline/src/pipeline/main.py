@@ -38,6 +38,9 @@ class Pipeline(Run, Delivery):
     alpine_image: Annotated[str, _image("Alpine (shell for cosign)", images.ALPINE)] = images.ALPINE
     curl_image: Annotated[str, _image("curl (webhook, smoke, APIs)", images.CURL)] = images.CURL
     git_image: Annotated[str, _image("git (deploy)", images.GIT)] = images.GIT
+    crane_image: Annotated[str, _image("crane (platforms of a pushed index)", images.CRANE)] = (
+        images.CRANE
+    )
     rekor_url: Annotated[
         str,
         Doc(

@@ -17,10 +17,11 @@ TRUSTED_ROOT = "/in/trusted_root.json"
 
 @dataclass(frozen=True)
 class RegistryTools:
-    """cosign in a shell (its own image has none), for one registry at a time."""
+    """cosign and crane in a shell (their own images have none), for one registry at a time."""
 
     alpine_image: str
     cosign_image: str
+    crane_image: str
     trusted_root: dagger.File | None = None
     """A Sigstore TrustedRoot JSON, mounted at TRUSTED_ROOT for cosign."""
 
@@ -46,6 +47,7 @@ class RegistryTools:
             dag.container()
             .from_(self.alpine_image)
             .with_file("/usr/local/bin/cosign", _binary(self.cosign_image, "cosign"))
+            .with_file("/usr/local/bin/crane", _binary(self.crane_image, "crane"))
             .with_(lambda c: c.with_file(TRUSTED_ROOT, root) if root else c)
             .with_(registry_credentials(host, user, password))
         )

@@ -23,6 +23,7 @@ from pipeline.arguments import (
 )
 from pipeline.base import Transform
 from pipeline.effects import always_run
+from pipeline.platforms import platform_images
 from pipeline.registry import TRUSTED_ROOT, RegistryTools
 from pipeline.security import Security, passed_or_raise
 
@@ -37,6 +38,7 @@ class SupplyChain(Security):
     fulcio_url: str
     trusted_root: dagger.File | None
     no_tlog: bool
+    crane_image: str
 
     @function(cache="never")
     async def publish(
@@ -108,6 +110,36 @@ class SupplyChain(Security):
         await self.cosign_run(image, username, password, command, with_sbom, signer).sync()
         return image
 
+    async def attest_all(
+        self,
+        image: str,
+        sboms: dict[str, dagger.File],
+        private_key: dagger.Secret | None = None,
+        key_password: dagger.Secret | None = None,
+        oidc_token: dagger.Secret | None = None,
+        username: str = "",
+        password: dagger.Secret | None = None,
+    ) -> list[str]:
+        """Attest each platform's SBOM to that platform's image in the pushed index.
+
+        `sboms` maps each built platform ("" for the engine's own) to its SBOM; the
+        index is read back from the registry, so each attestation's subject is the
+        digest a consumer on that platform pulls. Returns the attested references.
+        """
+        listing = commands.crane_manifest(image)
+        manifest = await self.registry().run(image, username, password, listing).stdout()
+        targets = platform_images(image, manifest, list(sboms))
+        keys = {"private_key": private_key, "key_password": key_password, "oidc_token": oidc_token}
+        for platform, ref in targets.items():
+            await self.attest(ref, sboms[platform], **keys, username=username, password=password)
+        return list(targets.values())
+
+    def platform_sboms(
+        self, platforms: list[str], variants: list[dagger.Container]
+    ) -> dict[str, dagger.File]:
+        """One SBOM per built variant, keyed by its platform (as `attest_all` takes them)."""
+        return {p: self.sbom_of(v) for p, v in zip(platforms or [""], variants, strict=True)}
+
     @function(cache="never")
     async def verify(
         self,
@@ -153,8 +185,10 @@ class SupplyChain(Security):
         return self.registry().run(image, user, password, command, *setup, always_run)
 
     def registry(self) -> RegistryTools:
-        """cosign from the constructor's image, trusting its Sigstore root."""
-        return RegistryTools(self.alpine_image, self.cosign_image, self.trusted_root)
+        """cosign and crane from the constructor's images, trusting its Sigstore root."""
+        return RegistryTools(
+            self.alpine_image, self.cosign_image, self.crane_image, self.trusted_root
+        )
 
 
 def _keyless(private_key: dagger.Secret | None, oidc_token: dagger.Secret | None) -> bool:
