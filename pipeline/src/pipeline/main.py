@@ -11,8 +11,8 @@ from pipeline.run import Run
 from pipeline.source import SOURCE_IGNORE
 
 
-def _image(name: str, default: str) -> object:
-    return Doc(f'{name} image. Default "{default}"; override to use a private mirror.')
+def _image(name: str) -> object:
+    return Doc(f"{name} image; override to use a private mirror.")
 
 
 @object_type
@@ -21,7 +21,7 @@ class Pipeline(Run, Delivery):
 
     source: Annotated[
         dagger.Directory,
-        Doc("The service repository. Default: this repository (allowlisted files only)."),
+        Doc("The service repository; omitted: this one (allowlisted files only)."),
         DefaultPath("/"),
         Ignore(SOURCE_IGNORE),
     ]
@@ -30,17 +30,15 @@ class Pipeline(Run, Delivery):
         Doc("The source's checkout; its commit is the revision when none is given."),
         DefaultPath("./.git"),
     ] = None
-    python_image: Annotated[str, _image("Python", images.PYTHON)] = images.PYTHON
-    postgres_image: Annotated[str, _image("PostgreSQL", images.POSTGRES)] = images.POSTGRES
-    trivy_image: Annotated[str, _image("Trivy", images.TRIVY)] = images.TRIVY
-    syft_image: Annotated[str, _image("Syft", images.SYFT)] = images.SYFT
-    cosign_image: Annotated[str, _image("Cosign", images.COSIGN)] = images.COSIGN
-    alpine_image: Annotated[str, _image("Alpine (shell for cosign)", images.ALPINE)] = images.ALPINE
-    curl_image: Annotated[str, _image("curl (webhook, smoke, APIs)", images.CURL)] = images.CURL
-    git_image: Annotated[str, _image("git (deploy)", images.GIT)] = images.GIT
-    crane_image: Annotated[str, _image("crane (platforms of a pushed index)", images.CRANE)] = (
-        images.CRANE
-    )
+    python_image: Annotated[str, _image("Python")] = images.PYTHON
+    postgres_image: Annotated[str, _image("PostgreSQL")] = images.POSTGRES
+    trivy_image: Annotated[str, _image("Trivy")] = images.TRIVY
+    syft_image: Annotated[str, _image("Syft")] = images.SYFT
+    cosign_image: Annotated[str, _image("Cosign")] = images.COSIGN
+    alpine_image: Annotated[str, _image("Alpine (shell for cosign)")] = images.ALPINE
+    curl_image: Annotated[str, _image("curl (webhook, smoke, APIs)")] = images.CURL
+    git_image: Annotated[str, _image("git (deploy)")] = images.GIT
+    crane_image: Annotated[str, _image("crane (platforms of a pushed index)")] = images.CRANE
     rekor_url: Annotated[
         str,
         Doc(

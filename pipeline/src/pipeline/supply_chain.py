@@ -93,9 +93,7 @@ class SupplyChain(Security):
     async def attest(
         self,
         image: Image,
-        sbom: Annotated[
-            dagger.File, Doc("The SPDX JSON SBOM to attach (e.g. from `sbom`). Required.")
-        ],
+        sbom: Annotated[dagger.File, Doc("The SPDX JSON SBOM to attach (e.g. from `sbom`).")],
         private_key: PrivateKey = None,
         key_password: KeyPassword = None,
         oidc_token: OidcToken = None,
@@ -145,13 +143,13 @@ class SupplyChain(Security):
         self,
         image: Image,
         public_key: Annotated[
-            dagger.File | None, Doc("Cosign public key. Default: none (keyless).")
+            dagger.File | None, Doc("Cosign public key; omitted: keyless (identity and issuer).")
         ] = None,
         certificate_identity: Annotated[
-            str, Doc('Keyless: regexp of the signer identity (workflow URL). Default "".')
+            str, Doc("Keyless: regexp of the signer identity (workflow URL).")
         ] = "",
         certificate_oidc_issuer: Annotated[
-            str, Doc(f'Keyless: OIDC issuer. Default "{GITHUB_ISSUER}".')
+            str, Doc("Keyless: OIDC issuer of the signer's token.")
         ] = GITHUB_ISSUER,
         username: RegistryUser = "",
         password: RegistryPassword = None,
