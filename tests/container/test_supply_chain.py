@@ -279,9 +279,8 @@ def platform_sbom(image: str, commands: types.ModuleType, folder: Path) -> str:
 
 def attested(commands: types.ModuleType, image: str, public_key: str) -> Completed:
     """cosign verify-attestation of the SPDX SBOM on `image`, offline."""
-    argv = commands.cosign_verify_attestation(
-        image, key=public_key, sigstore=commands.Sigstore(no_tlog=True)
-    )
+    no_tlog = commands.Sigstore(no_tlog=True)
+    argv = commands.cosign_verify(image, key=public_key, sigstore=no_tlog, attestation=True)
     return run([tool("cosign"), *argv[1:]], check=False, env=NO_NETWORK)
 
 

@@ -37,7 +37,7 @@ def test_trivy_uses_the_ignore_file_and_the_cache() -> None:
     lambda ref: commands.cosign_sign(ref, keyless=False),
     lambda ref: commands.cosign_attest(ref, "sbom.json", keyless=True),
     lambda ref: commands.cosign_verify(ref, key="cosign.pub"),
-    lambda ref: commands.cosign_verify_attestation(ref, key="cosign.pub"),
+    lambda ref: commands.cosign_verify(ref, key="cosign.pub", attestation=True),
     commands.crane_manifest,
 ])  # fmt: skip
 def test_cosign_commands_refuse_tags(build: object) -> None:
@@ -100,8 +100,11 @@ def test_no_tlog_signs_without_the_log_and_verifies_without_it() -> None:
     assert "--tlog-upload=false" in commands.cosign_attest(
         DIGEST, "s.json", keyless=False, sigstore=offline
     )
-    for verify in (commands.cosign_verify, commands.cosign_verify_attestation):
-        assert "--insecure-ignore-tlog=true" in verify(DIGEST, key="k.pub", sigstore=offline)
+    for attestation in (False, True):
+        args = commands.cosign_verify(
+            DIGEST, key="k.pub", sigstore=offline, attestation=attestation
+        )
+        assert "--insecure-ignore-tlog=true" in args
 
 
 @pytest.mark.parametrize("build", [
@@ -117,7 +120,7 @@ def test_no_tlog_refuses_keyless(build: object) -> None:
 
 def test_verify_attestation_checks_the_spdx_predicate() -> None:
     """The SBOM attestation is verified as spdxjson, like cosign attest made it."""
-    args = commands.cosign_verify_attestation(DIGEST, key="k.pub")
+    args = commands.cosign_verify(DIGEST, key="k.pub", attestation=True)
     assert args == ["cosign", "verify-attestation", "--type", "spdxjson", "--key", "k.pub", DIGEST]
 
 

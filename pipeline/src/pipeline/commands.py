@@ -172,23 +172,12 @@ def cosign_verify(
     identity: str = "",
     issuer: str = "",
     sigstore: Sigstore = Sigstore(),
+    attestation: bool = False,
 ) -> list[str]:
-    """Verify an image's signature with a public key file, or a keyless identity and issuer."""
+    """Verify an image's signature (or SPDX attestation, printed) with a key or an identity."""
+    what = ["verify-attestation", "--type", "spdxjson"] if attestation else ["verify"]
     trust = [*_trust(key, identity, issuer), *sigstore.verifying(keyless=not key)]
-    return ["cosign", "verify", *trust, require_digest(image)]
-
-
-def cosign_verify_attestation(
-    image: str,
-    *,
-    key: str = "",
-    identity: str = "",
-    issuer: str = "",
-    sigstore: Sigstore = Sigstore(),
-) -> list[str]:
-    """Verify the SPDX SBOM attestation of an image digest; print its signed envelope."""
-    trust = [*_trust(key, identity, issuer), *sigstore.verifying(keyless=not key)]
-    return ["cosign", "verify-attestation", "--type", "spdxjson", *trust, require_digest(image)]
+    return ["cosign", *what, *trust, require_digest(image)]
 
 
 def _signer(keyless: bool) -> list[str]:
