@@ -1,5 +1,6 @@
 """Readers of the fake engine's records, shared by the plan tests."""
 
+import json
 from pathlib import Path
 
 from tests.pipeline.fake_engine import Call, FakeEngine
@@ -40,3 +41,20 @@ def argv(chain: Call) -> list[list[str]]:
 def exec_leaf(engine: FakeEngine, program: str) -> Call:
     """The last recorded call whose chain runs `program` (first argv word)."""
     return engine.leaf_where(lambda c: any(a[0] == program for a in argv(c)))
+
+
+def index(platforms: dict[str, str]) -> str:
+    """An OCI image index as `crane manifest` prints it."""
+    entries = [
+        {"digest": d, "platform": dict(zip(("os", "architecture"), p.split("/"), strict=True))}
+        for p, d in platforms.items()
+    ]
+    return json.dumps({"schemaVersion": 2, "manifests": entries})
+
+
+def script_index(engine: FakeEngine, platforms: dict[str, str]) -> None:
+    """Make `crane manifest` print an index of these platforms."""
+    engine.answer(
+        lambda c: c.field == "stdout" and any("crane manifest" in a[-1] for a in argv(c)),
+        index(platforms),
+    )

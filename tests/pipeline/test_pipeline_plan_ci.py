@@ -22,6 +22,7 @@ from tests.pipeline.plan_helpers import (
     argv,
     env_of,
     images,
+    script_index,
     script_reports,
     secret_vars,
 )
@@ -45,17 +46,19 @@ async def test_ci_without_registry_runs_every_check_and_gate(
 async def test_ci_with_registry_publishes_then_signs_the_digest(
     engine: FakeEngine, pipeline: Any
 ) -> None:
-    """With an address and a key: scan, then publish, then sign and attest that digest."""
+    """With an address and a key: scan, publish, sign the index, attest the platform's image."""
     script_reports(engine, CLEAN)
+    script_index(engine, {"linux/amd64": "sha256:" + "b" * 64})
     key = dag.secret("env://COSIGN_KEY")
     summary = await pipeline.ci(address=ADDRESS, private_key=key, revision="abc123")
     (push,) = engine.called("publish")
     digest = summary.split("image: ")[1].strip()
-    cosign = [a[-1] for a in engine.execs() if a[0] == "sh" and "cosign" in a[-1]]
+    cosign = [a[-1] for a in engine.execs() if a[0] == "sh" and "exec cosign" in a[-1]]
     assert max(c.seq for c in engine.called("contents")) < push.seq
-    assert [c.split()[2] for c in (x.splitlines()[-1] for x in cosign)] == ["sign", "attest"]
+    assert [c.split("exec cosign ")[1].split()[0] for c in cosign] == ["sign", "attest"]
     assert "@sha256:" in digest
-    assert all(c.endswith(digest) for c in cosign)
+    assert cosign[0].endswith(digest)
+    assert cosign[1].endswith("ghcr.io/acme/hello-api@sha256:" + "b" * 64)
 
 
 async def test_evidence_keeps_every_report_and_an_sbom_per_platform(

@@ -8,7 +8,6 @@ answers any `plaintext` read with them, so a leak would show in the requests.
 """
 
 import dataclasses
-import json
 from typing import Any
 
 import dagger
@@ -27,6 +26,7 @@ from tests.pipeline.plan_helpers import (
     argv,
     env_of,
     exec_leaf,
+    script_index,
     script_reports,
     secret_vars,
 )
@@ -148,23 +148,6 @@ async def test_no_secret_plaintext_reaches_the_engine(engine: FakeEngine, pipeli
 def scripts(engine: FakeEngine, word: str) -> dict[str, Call]:
     """The distinct recorded execs whose shell script contains `word`, by rendered chain."""
     return {c.render(): c for c in engine.called("withExec") if word in " ".join(c.args["args"])}
-
-
-def index(platforms: dict[str, str]) -> str:
-    """An OCI image index as `crane manifest` prints it."""
-    entries = [
-        {"digest": d, "platform": dict(zip(("os", "architecture"), p.split("/"), strict=True))}
-        for p, d in platforms.items()
-    ]
-    return json.dumps({"schemaVersion": 2, "manifests": entries})
-
-
-def script_index(engine: FakeEngine, platforms: dict[str, str]) -> None:
-    """Make `crane manifest` print an index of these platforms."""
-    engine.answer(
-        lambda c: c.field == "stdout" and any("crane manifest" in a[-1] for a in argv(c)),
-        index(platforms),
-    )
 
 
 def built_platform(engine: FakeEngine, attest: Call) -> str:

@@ -105,12 +105,12 @@ class Run(SupplyChain, Checks):
             audit = self.audit_source(severity, ignore_unfixed, None)
             group.start_soon(record.run, "audit", _gate("audit", audit))
             group.start_soon(record.run, "build", _sync_all(variants))
-        sbom = self.sbom_of(variants[0])
+        sboms = self.platform_sboms(platforms, variants)
         if record.ok:
             for platform, variant in zip(platforms or [""], variants, strict=True):
                 scan = self.scan_image(variant, severity, ignore_unfixed, None)
                 await record.run(f"scan {platform}".strip(), _gate("scan", scan))
-            await record.run("sbom", sbom.sync())
+            await record.run("sbom", _sync_all(list(sboms.values()), "SBOM"))
         digest = ""
         if address and record.ok:
             pushed = await record.run("publish", self.push(address, variants, username, password))
@@ -119,7 +119,7 @@ class Run(SupplyChain, Checks):
             keys = {"private_key": private_key, "key_password": key_password}
             keys |= {"oidc_token": oidc_token, "username": username, "password": password}
             await record.run("sign", self.sign(digest, **keys))
-            await record.run("attest", self.attest(digest, sbom, **keys))
+            await record.run("attest", _count(self.attest_all(digest, sboms, **keys), "SBOM"))
         if not record.ok and webhook is not None:
             failed = failed_steps(record.steps)
             await record.run("notify", self.notify(webhook, failed, revision, run_url))
@@ -185,7 +185,11 @@ async def _gate(step: str, reports: Awaitable[tuple[dagger.Directory, Any]]) -> 
     return str(result.message(step))
 
 
-async def _sync_all(variants: list[dagger.Container]) -> str:
-    for variant in variants:
-        await variant.sync()
-    return f"{len(variants)} platform(s) built"
+async def _sync_all(objects: list[Any], what: str = "image") -> str:
+    for each in objects:
+        await each.sync()
+    return f"{len(objects)} {what}(s) made"
+
+
+async def _count(step: Awaitable[list[str]], what: str) -> str:
+    return f"{len(await step)} {what}(s) attested"
