@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from service.app import create_app
 from service.settings import Settings, database_settings
 from tests.conftest import missing
+from tests.support.engine_env import untraced
 from tests.support.postgres import Cluster, find_bindir
 
 
@@ -89,7 +90,7 @@ def run_sync(engine: AsyncEngine, statement: str) -> None:
 
 def migrate(url: str) -> None:
     """Run `hello-api migrate` as a separate process, as Kubernetes' PreSync Job does."""
-    env = {**os.environ, "APP_ENV": "production", "DATABASE_URL": url}
+    env = {**untraced(os.environ), "APP_ENV": "production", "DATABASE_URL": url}
     done = subprocess.run(
         [sys.executable, "-m", "service", "migrate"],
         env=env,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from service.cli import main
+from tests.support.engine_env import untraced
 
 
 def test_migrate_creates_the_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -70,14 +72,18 @@ def test_a_failed_start_up_is_logged_with_its_cause(
 
 def test_serving_never_imports_what_only_other_commands_need() -> None:
     """Alembic (migrate) and the OTLP exporter (tracing on) stay out of a plain serve's
-    start-up, which the ready-within-1-s goal counts."""
+    start-up (no OTLP endpoint), which the ready-within-1-s goal counts."""
     serve_path = (
         "import sys; from service import cli, server; from service.app import create_app; "
         "from service.settings import Settings; "
         "create_app(Settings.from_env({'APP_ENV': 'test'})); print(*sys.modules)"
     )
     loaded = subprocess.run(
-        [sys.executable, "-c", serve_path], capture_output=True, text=True, check=True
+        [sys.executable, "-c", serve_path],
+        env=untraced(os.environ),
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     assert not [name for name in loaded if name.split(".")[0] in {"alembic", "mako"}]
     assert "opentelemetry.exporter.otlp.proto.http" not in loaded
