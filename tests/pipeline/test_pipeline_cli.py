@@ -1,4 +1,4 @@
-"""Client mode's command line (pipeline.cli), pure: no engine, no connection.
+"""Client mode's command line (pipeline.client's parser and help), pure: no engine.
 
 A sample object type with one argument of every kind stands in for the pipeline,
 so these tests do not move when the pipeline's own signatures change; the last
@@ -13,11 +13,12 @@ import dagger
 import pytest
 from dagger import DefaultPath, Doc, Ignore, Name
 from dagger.mod import Module
-from dagger.provisioning import SessionError
-from pipeline.errors import ArgumentError
-from pipeline.main import Pipeline
+from pipeline.client import parser
+from pipeline.client.grammar import HOST_KINDS, UsageError
+from pipeline.client.signatures import describe
+from pipeline.client.values import HostPath, SecretUri
 
-from pipeline import cli
+from pipeline import Pipeline
 
 mod = Module()  # not the default module: nothing here is registered with the pipeline
 
@@ -64,25 +65,16 @@ class Sample:
         return ""
 
 
-@mod.object_type
-class Report:
-    """A returned object: its summary is printed, its directories exported."""
-
-    summary: str = mod.field()
-    evidence_dir: dagger.Directory | None = mod.field(default=None)
-    hidden: str = "not a field"
-
-
-SPEC = cli.describe(Sample)
+SPEC = describe(Sample)
 REQUIRED = ["run", "--name=n"]
 
 
 def parse(*argv: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Any:
-    return cli.parse(SPEC, argv, cwd=cwd or Path.cwd(), env=env or {})
+    return parser.parse(SPEC, argv, cwd=cwd or Path.cwd(), env=env or {})
 
 
 def error(*argv: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
-    with pytest.raises(cli.UsageError) as raised:
+    with pytest.raises(UsageError) as raised:
         parse(*argv, cwd=cwd, env=env)
     return str(raised.value)
 
@@ -150,7 +142,7 @@ def test_a_bad_enum_lists_the_choices() -> None:
 def test_a_secret_is_a_uri_and_never_echoed() -> None:
     """A URI stays a URI (resolved by the engine); a pasted value is refused unprinted."""
     env = {"TOKEN": "s3cr3t"}
-    assert parse(*REQUIRED, "--token=env://TOKEN", env=env).arguments["token"] == cli.SecretUri(
+    assert parse(*REQUIRED, "--token=env://TOKEN", env=env).arguments["token"] == SecretUri(
         "env://TOKEN"
     )
     assert "s3cr3t" not in error(*REQUIRED, "--token=s3cr3t")
@@ -167,8 +159,8 @@ def test_files_and_directories_are_host_paths_that_must_exist(tmp_path: Path) ->
     """Relative to the current directory; a missing one fails before connecting."""
     (tmp_path / "key.pem").write_text("k")
     arguments = parse(*REQUIRED, "--key=key.pem", "--out", ".", cwd=tmp_path).arguments
-    assert arguments["key"] == cli.HostPath(dagger.File, str(tmp_path / "key.pem"))
-    assert arguments["out"] == cli.HostPath(dagger.Directory, str(tmp_path))
+    assert arguments["key"] == HostPath(dagger.File, str(tmp_path / "key.pem"))
+    assert arguments["out"] == HostPath(dagger.Directory, str(tmp_path))
     assert error(*REQUIRED, "--key=nope.pem", cwd=tmp_path).endswith(
         "--key: no such file: nope.pem"
     )
@@ -205,8 +197,8 @@ def test_the_source_defaults_to_the_current_directory_with_its_ignore_list(tmp_p
     """DefaultPath("/") is the current directory, uploaded with the argument's Ignore."""
     (tmp_path / ".git").mkdir()
     constructor = parse(*REQUIRED, cwd=tmp_path).constructor
-    assert constructor["source"] == cli.HostPath(dagger.Directory, str(tmp_path), ("*", "!a/"))
-    assert constructor["git"] == cli.HostPath(dagger.GitRef, str(tmp_path))
+    assert constructor["source"] == HostPath(dagger.Directory, str(tmp_path), ("*", "!a/"))
+    assert constructor["git"] == HostPath(dagger.GitRef, str(tmp_path))
 
 
 def test_source_override_moves_the_git_default_with_it(tmp_path: Path) -> None:
@@ -236,54 +228,14 @@ def test_function_help_shows_doc_type_and_each_default_once() -> None:
     assert "--tags string,... (comma-separated)" in text
 
 
-def test_a_relabelled_pipeline_error_ends_as_its_own_message() -> None:
-    """dagger.connection() wraps it as an engine failure; the message is the pipeline's."""
-    cause = ArgumentError("image", "must be pinned by digest")
-    relabelled = SessionError(cause)
-    relabelled.__cause__ = cause
-    assert cli.failure(relabelled, started=True) == "--image must be pinned by digest"
-
-
-def test_a_bug_keeps_its_traceback() -> None:
-    """A TypeError is not the user's to fix: no message, so __main__ re-raises it."""
-    assert cli.failure(TypeError("bug"), started=True) is None
-
-
-def test_an_engine_that_cannot_start_is_one_message() -> None:
-    """Before the connection opened, a session error is the message itself."""
-    exc = SessionError(OSError("no such file: dagger"))
-    assert cli.failure(exc, started=False) == str(exc)
-
-
-def test_a_summary_starts_on_its_own_line() -> None:
-    """A one-line message follows the prefix; a multi-line one (a summary) goes below it."""
-    assert cli.failed("lint", "boom") == "python -m pipeline lint failed: boom"
-    assert (
-        cli.failed("ci", "# ci FAILED\n| a |")
-        == "python -m pipeline ci failed:\n# ci FAILED\n| a |"
-    )
-
-
-def test_an_exported_file_keeps_its_suffixes() -> None:
-    """`sbom` returns sbom.spdx.json: exported as ./sbom.spdx.json."""
-    assert cli.export_path("sbom", "sbom.spdx.json") == "sbom.spdx.json"
-    assert cli.export_path("report", "") == "report"
-
-
-def test_a_returned_objects_fields_are_its_dagger_fields() -> None:
-    """Only `dagger.field()` attributes, by their typed (kebab-case) names."""
-    assert cli.fields(Report(summary="ok")) == {"summary": "ok", "evidence-dir": None}
-    assert cli.fields("a string") == {}
-
-
-PIPELINE = cli.describe(Pipeline)
+PIPELINE = describe(Pipeline)
 
 
 @pytest.mark.parametrize("name", PIPELINE.functions)
 def test_every_argument_of_the_pipeline_can_be_given(name: str) -> None:
     """Every option of every function (and the constructor) has a kind the parser converts."""
     options = [*PIPELINE.constructor, *PIPELINE.functions[name].options]
-    convertible = (bool, int, float, dagger.Secret, *cli.HOST_KINDS)
+    convertible = (bool, int, float, dagger.Secret, *HOST_KINDS)
     for option in options:
         kind = option.kind
         assert kind in convertible or issubclass(kind, str | enum.Enum), (option.flag, kind)

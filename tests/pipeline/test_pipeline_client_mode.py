@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 from graphql import GraphQLError
-from pipeline.main import Pipeline
+from pipeline.client.grammar import Option
+from pipeline.client.signatures import describe
 from pipeline.source import SOURCE_IGNORE
 
-from pipeline import cli
+from pipeline import Pipeline
 from tests.pipeline.fake_engine import FakeEngine
 from tests.pipeline.plan_helpers import CLEAN, REPORT, argv, exec_leaf, script_reports
 from tests.pipeline.tools import ROOT
@@ -160,14 +161,19 @@ def test_a_bad_value_fails_in_one_line_before_connecting() -> None:
         assert engine.requests == []
 
 
-def test_a_gate_failure_is_one_message_and_exit_1() -> None:
-    """`audit` with HIGH findings: the gate's message once, no traceback."""
+def _fails_its_gate(function: str) -> subprocess.CompletedProcess[str]:
+    """Run FUNCTION on findings above the gate: exit 1, one failure report, no traceback."""
     with FakeEngine() as engine:
         script_reports(engine, REPORT)
-        done = _client(engine, "audit")
-        assert done.returncode == 1
-        assert done.stderr.startswith("python -m pipeline audit failed:\n")
-        assert done.stderr.count("findings at or above HIGH") == 1
+        done = _client(engine, function)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"python -m pipeline {function} failed:\n")
+    return done
+
+
+def test_a_gate_failure_is_one_message_and_exit_1() -> None:
+    """`audit` with HIGH findings: the gate's message once, no traceback."""
+    assert _fails_its_gate("audit").stderr.count("findings at or above HIGH") == 1
 
 
 def test_a_failed_command_shows_the_tools_own_last_lines() -> None:
@@ -198,19 +204,15 @@ def test_ci_prints_its_summary_once() -> None:
 
 def test_a_failing_ci_ends_as_its_summary_once() -> None:
     """A failed gate: exit 1, the summary once (as the failure's message), no traceback."""
-    with FakeEngine() as engine:
-        script_reports(engine, REPORT)
-        done = _client(engine, "ci")
-        assert done.returncode == 1
-        assert done.stderr.startswith("python -m pipeline ci failed:\n")
-        assert (done.stdout + done.stderr).count("| step |") == 1
+    done = _fails_its_gate("ci")
+    assert (done.stdout + done.stderr).count("| step |") == 1
 
 
-@pytest.mark.parametrize("name", cli.describe(Pipeline).functions)
+@pytest.mark.parametrize("name", describe(Pipeline).functions)
 def test_every_function_runs_from_the_command_line(name: str, tmp_path: Path) -> None:
     """Each function with its required arguments: valid queries, no traceback, exit 0 or 1."""
     (tmp_path / "in.json").write_text("{}")
-    command = cli.describe(Pipeline).functions[name]
+    command = describe(Pipeline).functions[name]
     kinds = {"Secret": "env://SIGNING_KEY", "File": str(tmp_path / "in.json")}
     args = [
         f"{o.flag}={SAMPLES.get(o.flag) or kinds.get(o.kind.__name__) or _first_value(o)}"
@@ -224,7 +226,7 @@ def test_every_function_runs_from_the_command_line(name: str, tmp_path: Path) ->
         assert done.returncode == 0 or done.stderr.startswith(f"python -m pipeline {name} failed")
 
 
-def _first_value(option: cli.Option) -> str:
+def _first_value(option: Option) -> str:
     choices = getattr(option.kind, "__members__", {})
     return next(iter(choices)) if choices else "staging" if option.flag == "--env" else "1"
 
