@@ -1,18 +1,22 @@
-"""Plan of lint, test, integration, build and serve through the real dagger-io SDK.
+"""Plan of lint, test, integration, self-test, build and serve through the real dagger-io SDK.
 
 This is a plan check against a fake engine, not an execution: no Dagger engine
 can run here, so the SDK sends its queries to tests/pipeline/fake_engine.py,
 which validates them against the real Dagger schema and records what WOULD
-run. Command output is scripted where the module reads it.
+run. Command output is scripted where the module reads it. The last two tests run
+self-test's shell commands for real, with stand-ins for the tools they start.
 """
 
+import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline.base import CODE
+from pipeline.base import CODE, README_STUB
 
-from pipeline import images, workspace
-from tests.pipeline.fake_engine import FakeEngine
+from pipeline import images, own_tests, workspace
+from tests.pipeline.fake_engine import Call, FakeEngine
 from tests.pipeline.plan_helpers import argv, env_of, exec_leaf, secret_vars
 from tests.pipeline.plan_helpers import images as images_of
 
@@ -150,3 +154,116 @@ async def test_serve_runs_the_migrated_image_with_postgres(
     assert service.find("asService")[0].args["args"] == ["hello-api", "serve"]
     assert argv(service) == [["hello-api", "migrate"]]
     assert service.find("withServiceBinding")[0].args["alias"] == "db"
+
+
+async def _self_test(engine: FakeEngine, pipeline: Any, **arguments: str) -> Call:
+    """Plan self-test; return its final chain (the last one that runs ruff)."""
+    await pipeline.self_test(**arguments)
+    return exec_leaf(engine, "ruff")
+
+
+async def test_self_test_installs_the_lock_with_the_service_and_the_module(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """self-test installs the same lock, then the service and pipeline/ editable."""
+    commands = argv(await _self_test(engine, pipeline))
+    assert commands[-5:-3] == workspace.install(".", "./pipeline")
+
+
+async def test_self_test_installs_the_tools_as_scripts_test_does(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """Debian packages, then every scripts/tools installer but tests/container's, in /tools."""
+    leaf = await _self_test(engine, pipeline)
+    apt, installers = argv(leaf)[:2]
+    assert "--no-install-recommends git curl nodejs npm postgresql docker-registry" in apt[-1]
+    assert installers == own_tests.install_tools()
+    assert env_of(leaf)["TOOLS_DIR"] == "/tools"
+    link = leaf.find("withSymlink")[0].args
+    assert (link["target"], link["linkName"]) == ("/tools", "/src/.tools")
+    assert leaf.find("withEnvVariable")[-1].args == {
+        "name": "PATH", "value": "/tools/bin:${PATH}", "expand": True
+    }  # fmt: skip
+
+
+async def test_self_test_takes_go_and_cosign_from_their_images(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """Go (to build actionlint) from the Go image; cosign is the pipeline's own cosign image."""
+    leaf = await _self_test(engine, pipeline, golang_image="mirror.local/golang:1.26.8")
+    (go,) = [c for c in leaf.find("withDirectory") if c.args["path"] == "/usr/local/go"]
+    (cosign,) = [c for c in leaf.find("withFile") if c.args["path"].endswith("/cosign")]
+    assert images_of(go.arg_chain(engine, "source")) == ["mirror.local/golang:1.26.8"]
+    assert images_of(cosign.arg_chain(engine, "source")) == [images.COSIGN]
+
+
+async def test_self_test_lints_the_module_then_runs_both_suites_with_ci_true(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """ruff on pipeline/ and the other suites' tests; pytest -m "pipeline or k8s"; CI=true."""
+    leaf = await _self_test(engine, pipeline)
+    paths = ["pipeline", "tests/pipeline", "tests/k8s", "tests/container"]
+    assert argv(leaf)[-3:-1] == [["ruff", "check", *paths], ["ruff", "format", "--check", *paths]]
+    suites = ["pytest", "tests/pipeline", "tests/k8s", "-m", "pipeline or k8s"]
+    assert argv(leaf)[-1][-len(suites) :] == suites
+    assert env_of(leaf)["CI"] == "true"
+
+
+async def test_self_test_starts_the_local_registry_the_cosign_tests_use(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """An anonymous registry on 127.0.0.1:5000 answers before pytest starts."""
+    leaf = await _self_test(engine, pipeline)
+    (config,) = [c for c in leaf.find("withNewFile") if c.args["path"].endswith(".yml")]
+    script = argv(leaf)[-1][2]
+    assert config.args["path"] in script
+    assert "addr: 127.0.0.1:5000" in config.args["contents"]
+    assert "auth" not in config.args["contents"]
+    assert script.index("curl -fsS http://127.0.0.1:5000/v2/") < script.index('exec "$@"')
+
+
+async def test_self_test_reads_the_source_but_a_stub_readme(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """The whole allowlisted source, with the README as a stub: README edits keep it cached."""
+    await pipeline.self_test()
+    stubs = {
+        c.render(): c.args["contents"]
+        for c in engine.called("withNewFile")
+        if c.parent is not None and c.parent.args.get("exclude") == ["README.md"]
+    }
+    assert list(stubs.values()) == [README_STUB]
+
+
+def test_self_test_is_a_check(registered: dict[str, Any]) -> None:
+    """`dagger check` runs it, as it runs lint, test and integration."""
+    functions = registered["Pipeline"]["functions"]
+    assert functions["self_test"]["check"] is True
+    assert set(functions["self_test"]["args"]) == {"golang_image"}
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o755)
+
+
+def test_the_installer_loop_runs_every_installer_but_containers(tmp_path: Path) -> None:
+    """Run for real: each scripts/tools/*.sh runs once, container.sh not, a failure fails."""
+    for name in ("k8s.sh", "pipeline.sh", "container.sh"):
+        _write(tmp_path / "scripts" / "tools" / name, f"echo {name} >> ran\n")
+    subprocess.run(own_tests.install_tools(), cwd=tmp_path, check=True)
+    assert (tmp_path / "ran").read_text().split() == ["k8s.sh", "pipeline.sh"]
+    _write(tmp_path / "scripts" / "tools" / "broken.sh", "exit 3\n")
+    assert subprocess.run(own_tests.install_tools(), cwd=tmp_path).returncode == 3
+
+
+def test_the_suites_start_after_the_registry_answers(tmp_path: Path) -> None:
+    """Run for real (stand-ins for docker-registry and curl): serve, poll, then exec pytest."""
+    _write(tmp_path / "docker-registry", f'echo "$@" > {tmp_path}/served\n')
+    _write(tmp_path / "curl", f"test -f {tmp_path}/served\n")
+    _write(tmp_path / "pytest", 'echo "pytest $*"\n')
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    done = subprocess.run(own_tests.tests(), env=env, capture_output=True, text=True, check=True)
+    assert (tmp_path / "served").read_text().split() == ["serve", own_tests.REGISTRY_CONFIG_PATH]
+    assert done.stdout == "pytest tests/pipeline tests/k8s -m pipeline or k8s\n"

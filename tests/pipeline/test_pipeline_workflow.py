@@ -12,8 +12,9 @@ from tests.pipeline.tools import ROOT, tool
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 WORKFLOW = WORKFLOWS / "ci.yml"
-# The module function each workflow's jobs call.
+# The module function each workflow's jobs call, and the jobs that call another one.
 CALLS = {"ci.yml": "ci", "deploy.yml": "deploy"}
+JOB_CALLS = {("ci.yml", "self-test"): "self-test"}
 # actionlint (with its shellcheck-style expression checks) and the github-workflows schema.
 LINTERS = {"actionlint": [], "check-jsonschema": ["--builtin-schema", "vendor.github-workflows"]}
 
@@ -45,7 +46,7 @@ def test_every_job_is_checkout_plus_one_dagger_call(workflow: str, job: str) -> 
     assert checkout["uses"].startswith("actions/checkout@")
     assert dagger["uses"] == "dagger/dagger-for-github@v8.4.1"
     assert dagger["with"]["version"] == "0.21.11"
-    assert dagger["with"]["call"].split()[0] == CALLS[workflow]
+    assert dagger["with"]["call"].split()[0] == JOB_CALLS.get((workflow, job), CALLS[workflow])
 
 
 def test_secrets_reach_the_module_only_as_env_uris() -> None:
@@ -61,7 +62,21 @@ def test_only_the_release_job_may_mint_an_oidc_token() -> None:
     assert workflow["permissions"] == {"contents": "read"}
     assert _jobs()["release"]["permissions"]["id-token"] == "write"
     assert "permissions" not in _jobs()["check"]
+    assert "permissions" not in _jobs()["self-test"]
     assert workflow["concurrency"]["group"]
+
+
+def test_pull_requests_run_the_repositorys_own_tests() -> None:
+    """A pull request runs `self-test` (pipeline and manifest tests) beside `ci`, as its own job."""
+    jobs = _jobs()
+    assert jobs["self-test"]["if"] == jobs["check"]["if"] == "github.event_name == 'pull_request'"
+    assert jobs["self-test"]["steps"][1]["with"]["call"] == "self-test"
+    assert jobs["self-test"]["timeout-minutes"] <= 60
+
+
+def test_every_job_called_elsewhere_is_a_job_of_its_workflow() -> None:
+    """JOB_CALLS names jobs that exist (a renamed job cannot silently escape the check)."""
+    assert all(job in _jobs(workflow) for workflow, job in JOB_CALLS)
 
 
 def test_workflow_is_a_plain_path() -> None:
