@@ -90,8 +90,9 @@ def test_scripts_test_installs_what_the_checks_install() -> None:
         assert " ".join(argv) in script
 
 
-def test_scripts_lock_writes_both_locks() -> None:
-    """scripts/lock regenerates the dev lock beside the image's, constrained by it."""
+def test_scripts_lock_writes_every_lock() -> None:
+    """scripts/lock regenerates the image's, the module runtime's and the dev lock."""
     script = (ROOT / "scripts" / "lock").read_text()
-    assert "-o requirements.lock" in script
+    assert script.count("-o requirements.lock") == 2
+    assert "(cd pipeline && compile" in script
     assert f"-c requirements.lock -o {workspace.DEV_LOCK}" in script
