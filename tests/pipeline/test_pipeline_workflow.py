@@ -1,6 +1,7 @@
 """The GitHub workflows: linted by the real actionlint, valid against the workflow
 schema, and thin (every job is a checkout and one `dagger call`)."""
 
+import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -82,3 +83,31 @@ def test_every_job_called_elsewhere_is_a_job_of_its_workflow() -> None:
 def test_workflow_is_a_plain_path() -> None:
     """The workflow lives where GitHub looks for it."""
     assert WORKFLOW.relative_to(ROOT) == Path(".github/workflows/ci.yml")
+
+
+def _calls() -> list[tuple[str, str, str]]:
+    """(workflow, job, the `call` input) of every dagger-for-github step."""
+    return [
+        (path.name, name, step["with"]["call"])
+        for path in sorted(WORKFLOWS.glob("*.yml"))
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items()
+        for step in job["steps"]
+        if "dagger" in step.get("uses", "") and "call" in step.get("with", {})
+    ]
+
+
+@pytest.mark.parametrize(("workflow", "job", "call"), _calls())
+def test_every_call_names_a_registered_function_and_its_flags(
+    registered: dict[str, Any], workflow: str, job: str, call: str
+) -> None:
+    """Each `dagger call` names a function and only flags it (or the constructor) takes.
+
+    A string result takes no sub-field: `ci summary` once broke the release job.
+    """
+    function, *words = shlex.split(call)  # the action runs `call` through bash
+    pipeline = registered["Pipeline"]
+    known = pipeline["functions"][function.replace("-", "_")]["args"]
+    known = {**known, **pipeline["constructor"][0]["args"]}
+    flags = {w.split("=", 1)[0].removeprefix("--").replace("-", "_") for w in words}
+    unknown = [w for w in words if not w.startswith("--")]
+    assert (flags - set(known), unknown) == (set(), []), f"{workflow}:{job}"
