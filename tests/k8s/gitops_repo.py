@@ -35,7 +35,7 @@ def run(argv: list[str], cwd: Path) -> str:
 
 
 def run_all(argvs: list[list[str]], cwd: Path) -> None:
-    """Run a sequence of commands, as pipeline.delivery.run_all does."""
+    """Run a sequence of commands, as pipeline.steps.chain.run_all does."""
     for argv in argvs:
         run(argv, cwd)
 

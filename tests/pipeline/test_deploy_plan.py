@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from dagger import dag
-from pipeline.deploy_steps import DeployFailedError
 from pipeline.errors import ArgumentError
+from pipeline.steps.delivery import DeployFailedError
 
 from pipeline import gitops, images
 from tests.k8s.gitops_repo import bare_remote, run

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline.base import CODE, README_STUB
+from pipeline.steps.python_env import CODE, README_STUB
 
 from pipeline import images, own_tests, workspace
 from tests.pipeline.fake_engine import Call, FakeEngine

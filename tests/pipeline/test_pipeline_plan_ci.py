@@ -13,7 +13,8 @@ import pytest
 from dagger import dag
 from graphql import GraphQLError
 from pipeline.effects import CACHE_BUSTER
-from pipeline.run import PipelineFailedError
+from pipeline.steps.checks import Checks
+from pipeline.steps.ci import PipelineFailedError
 
 from tests.pipeline.fake_engine import Call, FakeEngine
 from tests.pipeline.plan_helpers import (
@@ -182,10 +183,10 @@ async def test_any_failure_is_recorded_and_notified(
     """An unexpected error in one step is a FAILED row; the others run and the webhook posts."""
     script_reports(engine, CLEAN)
 
-    async def broken() -> str:
+    async def broken(_checks: Checks) -> str:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(pipeline, "lint", broken)
+    monkeypatch.setattr(Checks, "lint", broken)
     with pytest.raises(PipelineFailedError) as failed:
         await pipeline.ci(revision="abc", webhook=dag.secret("env://REGISTRY_TOKEN"))
     assert "| lint | FAILED | RuntimeError: disk full |" in str(failed.value)

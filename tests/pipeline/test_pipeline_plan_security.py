@@ -14,7 +14,7 @@ import dagger
 import graphql
 import pytest
 from pipeline.errors import ArgumentError
-from pipeline.security import GateFailedError, TrivyDatabaseError
+from pipeline.steps.scanner import GateFailedError, TrivyDatabaseError
 
 from pipeline import images
 from tests.pipeline.fake_engine import FakeEngine

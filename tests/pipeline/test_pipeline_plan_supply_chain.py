@@ -15,7 +15,10 @@ import pytest
 from dagger import dag
 from pipeline.effects import CACHE_BUSTER
 from pipeline.errors import ArgumentError
+from pipeline.inputs import Keys, Login
 from pipeline.platforms import PlatformMismatchError
+from pipeline.steps.image import ImageBuilder
+from pipeline.steps.signing import Signer
 
 from pipeline import images
 from tests.pipeline.conftest import CANARIES, ROOT
@@ -101,9 +104,12 @@ async def test_sign_refuses_a_tag(engine: FakeEngine, pipeline: Any) -> None:
 
 
 async def test_sign_needs_exactly_one_signing_mode(engine: FakeEngine, pipeline: Any) -> None:
-    """Neither or both of key and token is an error naming the two arguments."""
-    with pytest.raises(ValueError, match=r"private_key .* or oidc_token"):
+    """Neither or both of key and token is an error naming the two flags."""
+    with pytest.raises(ArgumentError, match="--private-key or --oidc-token: give exactly one"):
         await pipeline.sign(DIGEST)
+    both = {"private_key": dag.secret("env://COSIGN_KEY"), "oidc_token": dag.secret("env://X")}
+    with pytest.raises(ArgumentError, match="--private-key and --oidc-token are exclusive"):
+        await pipeline.sign(DIGEST, **both)
 
 
 async def test_attest_attaches_the_sbom(engine: FakeEngine, pipeline: Any) -> None:
@@ -222,7 +228,8 @@ async def test_registry_credentials_live_only_on_an_in_memory_mount(
     ref = await pipeline.publish("ghcr.io/acme/hello-api:1.0", **login)
     await pipeline.sign(ref, private_key=key, **login)
     await pipeline.verify(ref, certificate_identity="https://github.com/acme/.*", **login)
-    await pipeline.attest_all(ref, {"linux/amd64": pipeline.sbom()}, private_key=key, **login)
+    signer = Signer(pipeline.tools(), Login(**login))
+    await signer.attest_all(ref, {"linux/amd64": pipeline.sbom()}, Keys(private_key=key))
     logged_in = [c for c in engine.called("withExec") if "REGISTRY_PASSWORD" in secret_vars(c)]
     assert len({c.render() for c in logged_in}) == 4  # sign, verify, crane manifest, attest
     for leaf in logged_in:
@@ -257,9 +264,9 @@ async def test_each_platform_sbom_is_attested_to_its_own_image(
 ) -> None:
     """The index is read back (crane); each SBOM goes to its platform's digest, not the index."""
     script_index(engine, PER_PLATFORM)
-    sboms = pipeline.platform_sboms(PLATFORMS, pipeline.build_all(PLATFORMS))
+    sboms = ImageBuilder(pipeline.tools()).platform_sboms(PLATFORMS, pipeline.build_all(PLATFORMS))
     key = dag.secret("env://COSIGN_KEY")
-    refs = await pipeline.attest_all(DIGEST, sboms, private_key=key)
+    refs = await Signer(pipeline.tools()).attest_all(DIGEST, sboms, Keys(private_key=key))
     assert refs == [f"ghcr.io/acme/hello-api@{PER_PLATFORM[p]}" for p in PLATFORMS]
     (listing,) = scripts(engine, "crane manifest").values()
     assert argv(listing)[-1][-1].endswith(f"exec crane manifest {DIGEST}")
@@ -273,7 +280,8 @@ async def test_an_index_missing_a_platform_attests_nothing(
 ) -> None:
     """SBOMs for platforms the index lacks (or the reverse) fail before any attestation."""
     script_index(engine, {"linux/amd64": PER_PLATFORM["linux/amd64"]})
-    sboms = pipeline.platform_sboms(PLATFORMS, pipeline.build_all(PLATFORMS))
+    sboms = ImageBuilder(pipeline.tools()).platform_sboms(PLATFORMS, pipeline.build_all(PLATFORMS))
+    keys = Keys(private_key=dag.secret("env://COSIGN_KEY"))
     with pytest.raises(PlatformMismatchError, match="linux/arm64"):
-        await pipeline.attest_all(DIGEST, sboms, private_key=dag.secret("env://COSIGN_KEY"))
+        await Signer(pipeline.tools()).attest_all(DIGEST, sboms, keys)
     assert scripts(engine, "cosign attest") == {}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pipeline.commands import TrivyDb
 from pipeline.policy import gate, parse_report
-from pipeline.security import database_failure
+from pipeline.steps.scanner import database_failure
 
 from pipeline import commands
 from tests.pipeline.tools import tool

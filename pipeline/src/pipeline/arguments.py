@@ -51,3 +51,87 @@ DbPassword = Annotated[
     dagger.Secret | None,
     Doc("Password of the throw-away database; omitted: a fixed one, for this run only."),
 ]
+CiAddress = Annotated[str, Doc("Registry address; when set, publish, sign and attest.")]
+RunUrl = Annotated[str, Doc("Link to this run, for the notification.")]
+Webhook = Annotated[dagger.Secret | None, Doc("Webhook URL (e.g. Slack) told when a step fails.")]
+Sbom = Annotated[dagger.File, Doc("The SPDX JSON SBOM to attach (e.g. from `sbom`).")]
+PublicKey = Annotated[
+    dagger.File | None, Doc("Cosign public key; omitted: keyless (identity and issuer).")
+]
+Identity = Annotated[str, Doc("Keyless: regexp of the signer identity (workflow URL).")]
+Issuer = Annotated[str, Doc("Keyless: OIDC issuer of the signer's token.")]
+GolangImage = Annotated[
+    str, Doc("Go image whose toolchain builds actionlint; override to use a private mirror.")
+]
+Url = Annotated[str, Doc("Base URL of the running service.")]
+Attempts = Annotated[int, Doc("Tries per endpoint (errors, non-2xx).")]
+RequestSeconds = Annotated[int, Doc("Seconds per request.")]
+
+# deploy
+Repository = Annotated[str, Doc("HTTPS Git URL of the repository Argo CD follows.")]
+Token = Annotated[dagger.Secret, Doc("Token that may push and open pull requests.")]
+DeployImage = Annotated[
+    str, Doc("Staging: name@sha256:... to deploy; empty: build and publish to --address.")
+]
+PublishTo = Annotated[str, Doc("Staging without --image: where to publish the image.")]
+Branch = Annotated[str, Doc("Branch Argo CD follows.")]
+SourceRevision = Annotated[
+    str, Doc("Revision named in the commit and stamped on a published image; empty: the source's.")
+]
+Wait = Annotated[bool, Doc("Staging: follow Argo CD; revert when Degraded.")]
+ArgoServer = Annotated[str, Doc("Argo CD https:// URL (with --wait).")]
+ArgoToken = Annotated[dagger.Secret | None, Doc("Argo CD API token (with --wait).")]
+WaitSeconds = Annotated[int, Doc("Seconds --wait allows the rollout.")]
+
+# The constructor's trust settings (every signing and scanning function uses them)
+RekorUrl = Annotated[
+    str,
+    Doc(
+        "Rekor (transparency log) of a private Sigstore, e.g. https://rekor.internal.example;"
+        " unset, cosign uses the public one."
+    ),
+]
+FulcioUrl = Annotated[
+    str,
+    Doc(
+        "Fulcio (keyless certificates) of a private Sigstore, e.g."
+        " https://fulcio.internal.example; unset, cosign uses the public one."
+    ),
+]
+TrustedRoot = Annotated[
+    dagger.File | None,
+    Doc(
+        "Sigstore TrustedRoot JSON of a private Sigstore (its Fulcio CA, Rekor and CT log"
+        " keys), e.g. from `cosign trusted-root create`."
+    ),
+]
+NoTlog = Annotated[
+    bool,
+    Doc(
+        "Sign and attest without a transparency log, verify without one. WEAKER: nothing"
+        " records what was signed when, so a stolen key's signatures go unnoticed. For"
+        " air-gapped registries, with a key pair only."
+    ),
+]
+TrivyDbRepository = Annotated[
+    str,
+    Doc(
+        "OCI repository of a Trivy vulnerability DB mirror, e.g."
+        " registry.internal/aquasec/trivy-db:2; unset, Trivy's public ones."
+    ),
+]
+TrivyJavaDbRepository = Annotated[
+    str,
+    Doc(
+        "OCI repository of a Trivy Java DB mirror, e.g."
+        " registry.internal/aquasec/trivy-java-db:1; unset, Trivy's public ones."
+    ),
+]
+TrivySkipDbUpdate = Annotated[
+    bool,
+    Doc(
+        "Scan with the Trivy databases already cached by the engine, downloading nothing."
+        " WEAKER: vulnerabilities published since are missed. No cached database still"
+        " fails scan and audit."
+    ),
+]

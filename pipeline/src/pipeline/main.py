@@ -1,14 +1,85 @@
-"""The main object: the source, declared once, the tool images and the trust settings."""
+"""The main object: its options, declared once, and every function, each a few lines.
+
+The work lives in `pipeline.steps` (one small object per concern, given a Toolbox);
+the decisions in the pure modules. Functions here only group their arguments,
+hand them over, and say what they return: finding `publish` means reading this file.
+"""
 
 from typing import Annotated
 
 import dagger
-from dagger import DefaultPath, Doc, Ignore, object_type
+from dagger import DefaultPath, Doc, Ignore, check, enum_type, function, object_type
 
-from pipeline import images
-from pipeline.delivery import Delivery
-from pipeline.run import Run
+from pipeline import gitops, images, own_tests
+from pipeline.arguments import (
+    Address,
+    ArgoServer,
+    ArgoToken,
+    Attempts,
+    Branch,
+    CiAddress,
+    Created,
+    DbPassword,
+    DeployImage,
+    FulcioUrl,
+    GolangImage,
+    Identity,
+    IgnoreUnfixed,
+    Image,
+    Issuer,
+    KeyPassword,
+    NoTlog,
+    OidcToken,
+    Platform,
+    Platforms,
+    PrivateKey,
+    PublicKey,
+    PublishTo,
+    RegistryPassword,
+    RegistryUser,
+    RekorUrl,
+    Repository,
+    RequestSeconds,
+    Revision,
+    RunUrl,
+    Sbom,
+    Severity,
+    SourceRevision,
+    SourceUrl,
+    Token,
+    TrivyDbRepository,
+    TrivyIgnore,
+    TrivyJavaDbRepository,
+    TrivySkipDbUpdate,
+    TrustedRoot,
+    Url,
+    Version,
+    Wait,
+    WaitSeconds,
+    Webhook,
+)  # fmt: skip
+from pipeline.commands import TrivyDb
+from pipeline.inputs import (
+    GITHUB_ISSUER,
+    CiRequest,
+    DeployRequest,
+    Follow,
+    Gate,
+    Keys,
+    Login,
+    Stamp,
+    Trust,
+)  # fmt: skip
 from pipeline.source import SOURCE_IGNORE
+from pipeline.steps.checks import Checks
+from pipeline.steps.ci import Ci
+from pipeline.steps.delivery import Delivery
+from pipeline.steps.image import ImageBuilder
+from pipeline.steps.scanner import Scanner, passed_or_raise
+from pipeline.steps.signing import Signer
+from pipeline.toolbox import Images, Toolbox
+
+Environment = enum_type(gitops.Environment)
 
 
 def _image(name: str) -> object:
@@ -16,7 +87,7 @@ def _image(name: str) -> object:
 
 
 @object_type
-class Pipeline(Run, Delivery):
+class Pipeline:
     """Test, build, scan, SBOM, publish, sign, verify and deploy a Python service."""
 
     source: Annotated[
@@ -39,54 +110,254 @@ class Pipeline(Run, Delivery):
     curl_image: Annotated[str, _image("curl (webhook, smoke, APIs)")] = images.CURL
     git_image: Annotated[str, _image("git (deploy)")] = images.GIT
     crane_image: Annotated[str, _image("crane (platforms of a pushed index)")] = images.CRANE
-    rekor_url: Annotated[
-        str,
-        Doc(
-            "Rekor (transparency log) of a private Sigstore, e.g. https://rekor.internal.example;"
-            " unset, cosign uses the public one."
-        ),
-    ] = ""
-    fulcio_url: Annotated[
-        str,
-        Doc(
-            "Fulcio (keyless certificates) of a private Sigstore, e.g."
-            " https://fulcio.internal.example; unset, cosign uses the public one."
-        ),
-    ] = ""
-    trusted_root: Annotated[
-        dagger.File | None,
-        Doc(
-            "Sigstore TrustedRoot JSON of a private Sigstore (its Fulcio CA, Rekor and CT log"
-            " keys), e.g. from `cosign trusted-root create`."
-        ),
-    ] = None
-    no_tlog: Annotated[
-        bool,
-        Doc(
-            "Sign and attest without a transparency log, verify without one. WEAKER: nothing"
-            " records what was signed when, so a stolen key's signatures go unnoticed. For"
-            " air-gapped registries, with a key pair only."
-        ),
-    ] = False
-    trivy_db_repository: Annotated[
-        str,
-        Doc(
-            "OCI repository of a Trivy vulnerability DB mirror, e.g."
-            " registry.internal/aquasec/trivy-db:2; unset, Trivy's public ones."
-        ),
-    ] = ""
-    trivy_java_db_repository: Annotated[
-        str,
-        Doc(
-            "OCI repository of a Trivy Java DB mirror, e.g."
-            " registry.internal/aquasec/trivy-java-db:1; unset, Trivy's public ones."
-        ),
-    ] = ""
-    trivy_skip_db_update: Annotated[
-        bool,
-        Doc(
-            "Scan with the Trivy databases already cached by the engine, downloading nothing."
-            " WEAKER: vulnerabilities published since are missed. No cached database still"
-            " fails scan and audit."
-        ),
-    ] = False
+    rekor_url: RekorUrl = ""
+    fulcio_url: FulcioUrl = ""
+    trusted_root: TrustedRoot = None
+    no_tlog: NoTlog = False
+    trivy_db_repository: TrivyDbRepository = ""
+    trivy_java_db_repository: TrivyJavaDbRepository = ""
+    trivy_skip_db_update: TrivySkipDbUpdate = False
+
+    def tools(self) -> Toolbox:
+        """What every step is given: the source, the images, the trust settings."""
+        return Toolbox(
+            source=self.source,
+            git=self.git,
+            images=Images(
+                python=self.python_image,
+                postgres=self.postgres_image,
+                trivy=self.trivy_image,
+                syft=self.syft_image,
+                cosign=self.cosign_image,
+                alpine=self.alpine_image,
+                curl=self.curl_image,
+                git=self.git_image,
+                crane=self.crane_image,
+            ),
+            trivy_db=TrivyDb(
+                self.trivy_db_repository, self.trivy_java_db_repository, self.trivy_skip_db_update
+            ),
+            rekor_url=self.rekor_url,
+            fulcio_url=self.fulcio_url,
+            trusted_root=self.trusted_root,
+            no_tlog=self.no_tlog,
+        )
+
+    # --- checks: need no image; `dagger check` runs them --------------------------------
+    @function
+    @check
+    async def lint(self) -> str:
+        """Run ruff (lint, format check) and mypy on the service; fail on any finding."""
+        return await Checks(self.tools()).lint()
+
+    @function
+    @check
+    async def test(self) -> str:
+        """Run the unit tests with the 90% coverage gate; return the coverage report."""
+        return await Checks(self.tools()).unit_tests()
+
+    @function
+    @check
+    async def integration(self, db_password: DbPassword = None) -> str:
+        """Run migrations and the integration tests against PostgreSQL bound as `db`."""
+        return await Checks(self.tools()).integration(db_password)
+
+    @function
+    @check
+    async def self_test(self, golang_image: GolangImage = own_tests.GOLANG) -> str:
+        """Lint pipeline/ and run tests/pipeline and tests/k8s with their real tools."""
+        return await Checks(self.tools()).self_test(golang_image)
+
+    # --- the image -----------------------------------------------------------------------
+    @function
+    def build(
+        self,
+        platform: Platform = "",
+        version: Version = "dev",
+        revision: Revision = "",
+        created: Created = "",
+        source_url: SourceUrl = "",
+    ) -> dagger.Container:
+        """Build the service image from the repository's Dockerfile."""
+        stamp = Stamp(version, revision, created, source_url)
+        return ImageBuilder(self.tools()).build(platform, stamp)
+
+    @function
+    def build_all(
+        self,
+        platforms: Platforms = [],  # noqa: B006 (Dagger arguments are not mutated)
+        version: Version = "dev",
+        revision: Revision = "",
+        created: Created = "",
+        source_url: SourceUrl = "",
+    ) -> list[dagger.Container]:
+        """Build one image per platform (the variants of one multi-platform index)."""
+        stamp = Stamp(version, revision, created, source_url)
+        return ImageBuilder(self.tools()).build_all(platforms, stamp)
+
+    @function
+    def sbom(self, platform: Platform = "") -> dagger.File:
+        """An SPDX JSON SBOM of the image, made by syft from its OCI tarball."""
+        builder = ImageBuilder(self.tools())
+        return builder.sbom_of(builder.build(platform))
+
+    @function
+    def serve(self, db_password: DbPassword = None) -> dagger.Service:
+        """The API (the built image, migrated) with PostgreSQL: `serve up --ports 8000:8000`."""
+        return ImageBuilder(self.tools()).served(db_password)
+
+    # --- security gates ------------------------------------------------------------------
+    @function
+    async def scan(
+        self,
+        platform: Platform = "",
+        severity: Severity = "HIGH",
+        ignore_unfixed: IgnoreUnfixed = True,
+        trivyignore: TrivyIgnore = None,
+    ) -> dagger.Directory:
+        """Scan the image tarball with Trivy (before any push); return JSON+SARIF; gate it."""
+        tools = self.tools()
+        image = ImageBuilder(tools).build(platform)
+        gate = Gate(severity, ignore_unfixed)
+        return passed_or_raise(*await Scanner(tools).scan_image(image, gate, trivyignore), "scan")
+
+    @function
+    async def audit(
+        self,
+        severity: Severity = "HIGH",
+        ignore_unfixed: IgnoreUnfixed = True,
+        trivyignore: TrivyIgnore = None,
+    ) -> dagger.Directory:
+        """Audit requirements.lock (vulnerabilities) and the source (secrets, misconfigurations)."""
+        gate = Gate(severity, ignore_unfixed)
+        reports = await Scanner(self.tools()).audit_source(gate, trivyignore)
+        return passed_or_raise(*reports, "audit")
+
+    @function
+    async def evidence(
+        self,
+        platforms: Platforms = [],  # noqa: B006 (Dagger arguments are not mutated)
+        severity: Severity = "HIGH",
+        ignore_unfixed: IgnoreUnfixed = True,
+    ) -> dagger.Directory:
+        """The gates' reports (JSON, SARIF) and an SBOM per platform, whatever the verdict."""
+        return await Ci(self.tools()).evidence(platforms, Gate(severity, ignore_unfixed))
+
+    # --- the registry: side effects, never cached ---------------------------------------
+    @function(cache="never")
+    async def publish(
+        self,
+        address: Address,
+        platforms: Platforms = [],  # noqa: B006 (Dagger arguments are not mutated)
+        username: RegistryUser = "",
+        password: RegistryPassword = None,
+        version: Version = "dev",
+        revision: Revision = "",
+        created: Created = "",
+        severity: Severity = "HIGH",
+        ignore_unfixed: IgnoreUnfixed = True,
+    ) -> str:
+        """Scan every variant, then push them as one image; return address@sha256:..."""
+        login, stamp = Login(username, password), Stamp(version, revision, created)
+        gate = Gate(severity, ignore_unfixed)
+        return await Ci(self.tools()).publish(address, platforms, login, stamp, gate)
+
+    @function(cache="never")
+    async def sign(
+        self,
+        image: Image,
+        private_key: PrivateKey = None,
+        key_password: KeyPassword = None,
+        oidc_token: OidcToken = None,
+        username: RegistryUser = "",
+        password: RegistryPassword = None,
+    ) -> str:
+        """Sign an image by digest with cosign (key pair, or keyless with an OIDC token)."""
+        keys = Keys(private_key, key_password, oidc_token)
+        return await Signer(self.tools(), Login(username, password)).sign(image, keys)
+
+    @function(cache="never")
+    async def attest(
+        self,
+        image: Image,
+        sbom: Sbom,
+        private_key: PrivateKey = None,
+        key_password: KeyPassword = None,
+        oidc_token: OidcToken = None,
+        username: RegistryUser = "",
+        password: RegistryPassword = None,
+    ) -> str:
+        """Attach the SBOM to an image digest as a signed cosign attestation."""
+        keys = Keys(private_key, key_password, oidc_token)
+        return await Signer(self.tools(), Login(username, password)).attest(image, sbom, keys)
+
+    @function(cache="never")
+    async def verify(
+        self,
+        image: Image,
+        public_key: PublicKey = None,
+        certificate_identity: Identity = "",
+        certificate_oidc_issuer: Issuer = GITHUB_ISSUER,
+        username: RegistryUser = "",
+        password: RegistryPassword = None,
+    ) -> str:
+        """Verify the image's cosign signature; fail when it is unsigned or wrongly signed."""
+        trust = Trust(public_key, certificate_identity, certificate_oidc_issuer)
+        return await Signer(self.tools(), Login(username, password)).verify(image, trust)
+
+    # --- the whole pipeline --------------------------------------------------------------
+    @function(cache="never")
+    async def ci(
+        self,
+        address: CiAddress = "",
+        platforms: Platforms = [],  # noqa: B006 (Dagger arguments are not mutated)
+        username: RegistryUser = "",
+        password: RegistryPassword = None,
+        private_key: PrivateKey = None,
+        key_password: KeyPassword = None,
+        oidc_token: OidcToken = None,
+        version: Version = "dev",
+        revision: Revision = "",
+        created: Created = "",
+        source_url: SourceUrl = "",
+        severity: Severity = "HIGH",
+        ignore_unfixed: IgnoreUnfixed = True,
+        run_url: RunUrl = "",
+        webhook: Webhook = None,
+    ) -> str:
+        """Lint, audit, test while building; scan, SBOM; with an address publish, sign, attest."""
+        request = CiRequest(
+            address, platforms, Login(username, password),
+            Keys(private_key, key_password, oidc_token),
+            Stamp(version, revision, created, source_url), Gate(severity, ignore_unfixed),
+            run_url, webhook,
+        )  # fmt: skip
+        return await Ci(self.tools()).run(request)
+
+    # --- delivery: side effects, never cached -------------------------------------------
+    @function(cache="never")
+    async def deploy(
+        self, env: Environment, repository: Repository, token: Token, image: DeployImage = "",
+        address: PublishTo = "", username: RegistryUser = "", password: RegistryPassword = None,
+        private_key: PrivateKey = None, key_password: KeyPassword = None,
+        oidc_token: OidcToken = None, version: Version = "dev",
+        branch: Branch = "main", revision: SourceRevision = "", public_key: PublicKey = None,
+        certificate_identity: Identity = "", certificate_oidc_issuer: Issuer = GITHUB_ISSUER,
+        wait: Wait = False, argocd_server: ArgoServer = "", argocd_token: ArgoToken = None,
+        wait_seconds: WaitSeconds = 900,
+    ) -> str:  # fmt: skip
+        """Write a digest into k8s/overlays/ENV; push it (staging) or open a PR (production)."""
+        request = DeployRequest(
+            gitops.require_env(env), repository, token, branch, revision, image, address, version,
+            Login(username, password), Keys(private_key, key_password, oidc_token),
+            Trust(public_key, certificate_identity, certificate_oidc_issuer),
+            Follow(argocd_server, argocd_token, wait_seconds) if wait else None,
+        )  # fmt: skip
+        return await Delivery(self.tools()).deploy(request)
+
+    @function(cache="never")
+    async def smoke(
+        self, url: Url, attempts: Attempts = 10, request_seconds: RequestSeconds = 5
+    ) -> str:
+        """Check /health/live, /health/ready, a greeting and /metrics, with retries and timeouts."""
+        return await Delivery(self.tools()).smoke(url, attempts, request_seconds)

@@ -8,7 +8,7 @@ Both use .dockerignore syntax: exclude everything, then re-include what steps re
 from typing import Final
 
 # Only what the steps read is uploaded. The README is part of the image (package
-# metadata) but not of the checks' input (pipeline.base.CODE), so editing it or the
+# metadata) but not of the checks' input (pipeline.steps.python_env.CODE), so editing it or the
 # docs does not invalidate the test steps' cache. pipeline/, scripts/, .github/,
 # dagger.json and .gitignore are what `self-test` reads (the module's own tests, their
 # tools, the workflows).

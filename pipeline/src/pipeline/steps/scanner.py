@@ -1,16 +1,17 @@
 """The security gates: Trivy on the image tarball (scan) and on the source (audit)."""
 
 import re
+from dataclasses import dataclass
 
 import dagger
-from dagger import dag, function
+from dagger import dag
 
 from pipeline import commands
-from pipeline.arguments import IgnoreUnfixed, Platform, Severity, TrivyIgnore
 from pipeline.commands import TRIVY_CACHE, TrivyDb
 from pipeline.errors import PipelineError
-from pipeline.image import ImageSteps
+from pipeline.inputs import Gate
 from pipeline.policy import GateResult, check_severity, gate, parse_report
+from pipeline.toolbox import Toolbox
 
 # What trivy 0.76's fatal error says when a database cannot be had: "init error: DB
 # error: ..." for the vulnerability DB, "Java DB error: ..." for the Java one.
@@ -34,62 +35,35 @@ class TrivyDatabaseError(PipelineError):
     """Trivy could not get a vulnerability database: no scan ran, so nothing passed."""
 
 
-class Security(ImageSteps):
-    """Gates that fail the call and list the findings that failed them."""
+@dataclass(frozen=True)
+class Scanner:
+    """Trivy gates: reports of an image or of the source, and the gate's verdict on them."""
 
-    trivy_image: str
-    trivy_db_repository: str
-    trivy_java_db_repository: str
-    trivy_skip_db_update: bool
-
-    def trivy_db(self) -> TrivyDb:
-        """Where the scans get their databases (the constructor's options)."""
-        return TrivyDb(
-            repository=self.trivy_db_repository,
-            java_repository=self.trivy_java_db_repository,
-            skip_update=self.trivy_skip_db_update,
-        )
+    tools: Toolbox
 
     def trivy(self, ignore_file: dagger.File | None) -> dagger.Container:
         """Trivy with its vulnerability DB in a LOCKED cache (one writer at a time)."""
         return (
             dag.container()
-            .from_(self.trivy_image)
+            .from_(self.tools.images.trivy)
             .with_mounted_cache(
                 TRIVY_CACHE, dag.cache_volume("trivy-db"), sharing=dagger.CacheSharingMode.LOCKED
             )
             .with_new_file("/scan/.trivyignore", "")  # trivy refuses a missing ignore file
-            .with_directory("/scan", self.source.filter(include=[".trivyignore"]))
+            .with_directory("/scan", self.tools.source.filter(include=[".trivyignore"]))
             .with_(lambda c: c.with_file("/scan/.trivyignore", ignore_file) if ignore_file else c)
             .with_workdir("/scan")
             .with_directory("/scan/out", dag.directory())
         )
 
-    @function
-    async def scan(
-        self,
-        platform: Platform = "",
-        severity: Severity = "HIGH",
-        ignore_unfixed: IgnoreUnfixed = True,
-        trivyignore: TrivyIgnore = None,
-    ) -> dagger.Directory:
-        """Scan the image tarball with Trivy (before any push); return JSON+SARIF; gate it."""
-        image = self.build(platform=platform)
-        reports, result = await self.scan_image(image, severity, ignore_unfixed, trivyignore)
-        return passed_or_raise(reports, result, "scan")
-
     async def scan_image(
-        self,
-        image: dagger.Container,
-        severity: str,
-        ignore_unfixed: bool,
-        ignore: dagger.File | None,
+        self, image: dagger.Container, gate_args: Gate, ignore: dagger.File | None = None
     ) -> tuple[dagger.Directory, GateResult]:
-        """The reports of one image and the gate's verdict on them."""
-        check_severity(severity)
-        db = self.trivy_db()
+        """The reports of one image (from its tarball, before any push) and the verdict."""
+        check_severity(gate_args.severity)
+        db = self.tools.trivy_db
         scan = commands.trivy_image(
-            "image.tar", "out/image.json", ignore_unfixed=ignore_unfixed, db=db
+            "image.tar", "out/image.json", ignore_unfixed=gate_args.ignore_unfixed, db=db
         )
         scanned = (
             self.trivy(ignore)
@@ -98,34 +72,24 @@ class Security(ImageSteps):
             .with_exec(commands.trivy_sarif("out/image.json", "out/image.sarif"))
         )
         findings = parse_report(await report(scanned, "out/image.json", db))
-        return scanned.directory("out"), gate(findings, severity)
-
-    @function
-    async def audit(
-        self,
-        severity: Severity = "HIGH",
-        ignore_unfixed: IgnoreUnfixed = True,
-        trivyignore: TrivyIgnore = None,
-    ) -> dagger.Directory:
-        """Audit requirements.lock (vulnerabilities) and the source (secrets, misconfigurations)."""
-        reports, result = await self.audit_source(severity, ignore_unfixed, trivyignore)
-        return passed_or_raise(reports, result, "audit")
+        return scanned.directory("out"), gate(findings, gate_args.severity)
 
     async def audit_source(
-        self, severity: str, ignore_unfixed: bool, ignore: dagger.File | None
+        self, gate_args: Gate, ignore: dagger.File | None = None
     ) -> tuple[dagger.Directory, GateResult]:
-        """The dependency and source reports and the gate's verdict on both."""
-        check_severity(severity)
+        """The dependency (requirements.lock) and source reports and the verdict on both."""
+        check_severity(gate_args.severity)
         # Trivy recognises pip lock files by the name requirements.txt.
-        deps = dag.directory().with_file("requirements.txt", self.source.file("requirements.lock"))
-        db = self.trivy_db()
+        lock = self.tools.source.file("requirements.lock")
+        deps = dag.directory().with_file("requirements.txt", lock)
+        db = self.tools.trivy_db
         vulnerabilities = commands.trivy_fs(
-            "/deps", "out/dependencies.json", "vuln", ignore_unfixed=ignore_unfixed, db=db
+            "/deps", "out/dependencies.json", "vuln", ignore_unfixed=gate_args.ignore_unfixed, db=db
         )
         scanned = (
             self.trivy(ignore)
             .with_directory("/deps", deps)
-            .with_directory("/src", self.source)
+            .with_directory("/src", self.tools.source)
             .with_exec(vulnerabilities)
             .with_exec(commands.trivy_fs("/src", "out/source.json", "misconfig,secret", db=db))
             .with_exec(commands.trivy_sarif("out/dependencies.json", "out/dependencies.sarif"))
@@ -134,7 +98,8 @@ class Security(ImageSteps):
         texts = [
             await report(scanned, f"out/{name}.json", db) for name in ("dependencies", "source")
         ]
-        return scanned.directory("out"), gate([f for t in texts for f in parse_report(t)], severity)
+        findings = [f for t in texts for f in parse_report(t)]
+        return scanned.directory("out"), gate(findings, gate_args.severity)
 
 
 async def report(scanned: dagger.Container, path: str, db: TrivyDb) -> str:

@@ -1,11 +1,13 @@
-"""What every group of steps shares: the object's state and the workspaces built from it."""
+"""Python with the locked development environment, and PostgreSQL bound as `db`."""
 
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import dagger
 from dagger import dag
 
 from pipeline import workspace
+from pipeline.steps.chain import Transform
+from pipeline.toolbox import Toolbox
 
 # What the checks read: a change anywhere else (docs, k8s, README) keeps their cache.
 CODE = [
@@ -23,40 +25,23 @@ README_STUB = "The README is not part of the checks' input (cache stability).\n"
 # only from the container bound to it; a caller can still pass its own secret.
 EPHEMERAL_DB_PASSWORD = "hello-ephemeral-only"  # noqa: S105 (not a credential)
 DB_ENV = {"DB_HOST": "db", "DB_PORT": "5432", "DB_NAME": "hello", "DB_USER": "hello"}
-Transform = Callable[[dagger.Container], dagger.Container]
 
 
-def run_all(argvs: list[list[str]]) -> Transform:
-    """Run a sequence of commands (one definition in gitops) on a container."""
+@dataclass(frozen=True)
+class PythonEnv:
+    """The service's development environment, as lint and the tests use it."""
 
-    def apply(container: dagger.Container) -> dagger.Container:
-        for argv in argvs:
-            container = container.with_exec(argv)
-        return container
-
-    return apply
-
-
-class Base:
-    """The state of the main object, declared once in pipeline.main.Pipeline."""
-
-    source: dagger.Directory
-    python_image: str
-    postgres_image: str
-    syft_image: str
-    cosign_image: str
-    alpine_image: str
-    curl_image: str
+    tools: Toolbox
 
     def code(self) -> dagger.Directory:
         """The part of the source the checks read."""
-        return self.source.filter(include=CODE).with_new_file("README.md", README_STUB)
+        return self.tools.source.filter(include=CODE).with_new_file("README.md", README_STUB)
 
     def workspace(self) -> dagger.Container:
         """Python with the development lock and the service installed (CI=true)."""
         return (
             dag.container()
-            .from_(self.python_image)
+            .from_(self.tools.images.python)
             .with_env_variable("CI", "true")  # a missing service fails the tests, never skips
             .with_(self.installed(self.code()))
         )
@@ -64,12 +49,13 @@ class Base:
     def installed(self, code: dagger.Directory, *projects: str) -> Transform:
         """The dev lock installed (cached while it is unchanged), then `code` and projects."""
         locked, editable = workspace.install(*projects)
+        lock = self.tools.source.file(workspace.DEV_LOCK)
 
         def apply(container: dagger.Container) -> dagger.Container:
             return (
                 container.with_mounted_cache("/root/.cache/pip", dag.cache_volume("pip"))
                 .with_workdir("/src")
-                .with_file(f"/src/{workspace.DEV_LOCK}", self.source.file(workspace.DEV_LOCK))
+                .with_file(f"/src/{workspace.DEV_LOCK}", lock)
                 .with_exec(locked)
                 .with_directory("/src", code)
                 .with_exec(editable)
@@ -93,7 +79,7 @@ class Base:
         """PostgreSQL as a service (its entrypoint initialises the database)."""
         return (
             dag.container()
-            .from_(self.postgres_image)
+            .from_(self.tools.images.postgres)
             .with_env_variable("POSTGRES_USER", DB_ENV["DB_USER"])
             .with_env_variable("POSTGRES_DB", DB_ENV["DB_NAME"])
             .with_secret_variable("POSTGRES_PASSWORD", password)

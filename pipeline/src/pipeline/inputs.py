@@ -1,0 +1,174 @@
+"""A function's arguments, grouped by what they mean, and checked before any side effect.
+
+The Dagger CLI needs flat arguments; the steps take these groups instead. Each
+`check()` raises ArgumentError naming the flag a user types, and `deploy` and `ci`
+run every check before their first query: a bad argument leaves no stray branch,
+no image nobody deploys. Pure: no engine is needed to build or check them.
+"""
+
+from dataclasses import dataclass, field
+
+import dagger
+
+from pipeline import gitops, platform_api
+from pipeline.errors import ArgumentError
+from pipeline.policy import check_severity
+
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+# The Argo CD poll interval; a wait shorter than one poll could never see a result.
+POLL_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Login:
+    """Registry credentials: a user name and a secret password (none: anonymous)."""
+
+    username: str = ""
+    password: dagger.Secret | None = None
+
+    def check(self) -> None:
+        """A password needs the user it belongs to."""
+        if self.password is not None and not self.username:
+            raise ArgumentError("username", "is required when --password is given")
+
+
+@dataclass(frozen=True)
+class Keys:
+    """How to sign: a key pair (key, its password) or keyless (an OIDC token)."""
+
+    private_key: dagger.Secret | None = None
+    key_password: dagger.Secret | None = None
+    oidc_token: dagger.Secret | None = None
+
+    @property
+    def given(self) -> bool:
+        """True when a key or a token was given: the caller asked for signing."""
+        return self.private_key is not None or self.oidc_token is not None
+
+    def check(self) -> None:
+        """Not both a key and a token."""
+        if self.private_key is not None and self.oidc_token is not None:
+            raise ArgumentError("private_key", "and --oidc-token are exclusive: sign one way")
+
+    def keyless(self) -> bool:
+        """True for keyless signing; exactly one of key and token must be given."""
+        if not self.given:
+            raise ArgumentError("private_key", "or --oidc-token: give exactly one to sign")
+        self.check()
+        return self.oidc_token is not None
+
+
+@dataclass(frozen=True)
+class Trust:
+    """Whose signature `verify` accepts: a public key, or a keyless identity and issuer."""
+
+    public_key: dagger.File | None = None
+    identity: str = ""
+    issuer: str = GITHUB_ISSUER
+
+    def check(self) -> None:
+        """Exactly one way to trust."""
+        if (self.public_key is not None) == bool(self.identity):
+            raise ArgumentError("public_key", "or --certificate-identity: give exactly one")
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What a built image is labelled with (the Dockerfile's build arguments)."""
+
+    version: str = "dev"
+    revision: str = ""
+    created: str = ""
+    source_url: str = ""
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The severity gate's settings."""
+
+    severity: str = "HIGH"
+    ignore_unfixed: bool = True
+
+
+@dataclass(frozen=True)
+class Follow:
+    """`deploy --wait`: the Argo CD to ask, its token, and how long the rollout may take."""
+
+    server: str = ""
+    token: dagger.Secret | None = None
+    seconds: int = 900
+
+    def check(self) -> None:
+        """An https server, a token, and at least one poll's time."""
+        platform_api.application_url(self.server, "any")
+        if self.token is None:
+            raise ArgumentError("argocd_token", "is needed with --wait")
+        if self.seconds < POLL_SECONDS:
+            raise ArgumentError("wait_seconds", f"must be at least {POLL_SECONDS} (one poll)")
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """Everything `deploy` was asked to do."""
+
+    env: str
+    repository: str
+    token: dagger.Secret
+    branch: str = "main"
+    revision: str = ""
+    image: str = ""
+    address: str = ""
+    version: str = "dev"
+    login: Login = field(default_factory=Login)
+    keys: Keys = field(default_factory=Keys)
+    trust: Trust = field(default_factory=Trust)
+    follow: Follow | None = None
+
+    def check(self) -> None:
+        """Raise ArgumentError naming the first flag that cannot work."""
+        env = gitops.require_env(self.env)
+        if not self.repository.strip():
+            raise ArgumentError("repository", "must name the Git repository Argo CD follows")
+        self.login.check()
+        if env == "production":
+            self._check_production()
+        else:
+            self._check_staging()
+
+    def _check_production(self) -> None:
+        for name, given in (("image", self.image), ("address", self.address)):
+            if given:
+                raise ArgumentError(name, "applies to staging; production promotes what it runs")
+        if self.follow is not None:
+            raise ArgumentError("wait", "applies to staging; production lands with its PR")
+        self.trust.check()
+        platform_api.pulls_url(self.repository)
+
+    def _check_staging(self) -> None:
+        if self.image:
+            gitops.split_ref(self.image)
+        elif not self.address.strip():
+            raise ArgumentError("address", "is needed when no --image is given (what to publish)")
+        self.keys.check()
+        if self.follow is not None:
+            self.follow.check()
+
+
+@dataclass(frozen=True)
+class CiRequest:
+    """Everything `ci` was asked to do."""
+
+    address: str = ""
+    platforms: list[str] = field(default_factory=list)
+    login: Login = field(default_factory=Login)
+    keys: Keys = field(default_factory=Keys)
+    stamp: Stamp = field(default_factory=Stamp)
+    gate: Gate = field(default_factory=Gate)
+    run_url: str = ""
+    webhook: dagger.Secret | None = None
+
+    def check(self) -> None:
+        """The gate's severity, the login, the signers."""
+        check_severity(self.gate.severity)
+        self.login.check()
+        self.keys.check()
