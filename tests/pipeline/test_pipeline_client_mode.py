@@ -144,10 +144,13 @@ def test_a_returned_file_is_exported_with_its_suffixes() -> None:
 
 
 def test_a_returned_service_is_brought_up() -> None:
-    """`serve`: the service is started with its ports forwarded (`up`)."""
+    """`serve`: the service is started with its ports forwarded (`up`), and the user is
+    told the port is reachable beyond loopback (Dagger has no bind option, #6017)."""
     with FakeEngine() as engine:
-        assert _client(engine, "serve").returncode == 0
+        done = _client(engine, "serve")
+        assert done.returncode == 0
         assert engine.called("up")
+        assert "dagger/dagger#6017" in done.stderr
 
 
 def test_a_bad_value_fails_in_one_line_before_connecting() -> None:

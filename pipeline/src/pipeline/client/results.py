@@ -77,9 +77,18 @@ async def _export(name: str, result: dagger.File | dagger.Directory) -> str:
     return str(Path.cwd() / name)
 
 
+# Dagger's tunnels listen on every interface and have no bind-address option
+# (github.com/dagger/dagger/issues/6017), so the warning is the most this can do.
+EXPOSED = (
+    "warning: Dagger forwards on all interfaces, not only loopback (dagger/dagger#6017):"
+    " other machines on this network can reach the port; firewall it on a shared network."
+)
+
+
 async def _up(name: str, service: dagger.Service) -> None:
     """Forward the service's ports to the same ports on the host until Ctrl-C."""
     ports = [await port.port() for port in await service.ports()]
     shown = ", ".join(map(str, ports)) or "every exposed port"
     print(f"{name}: forwarding {shown} to the same port(s) here (Ctrl-C stops)", file=sys.stderr)
+    print(EXPOSED, file=sys.stderr)
     await service.up(ports=[dagger.PortForward(backend=p, frontend=p) for p in ports] or None)
