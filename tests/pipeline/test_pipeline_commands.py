@@ -42,7 +42,7 @@ def test_trivy_uses_the_ignore_file_and_the_cache() -> None:
 ])  # fmt: skip
 def test_cosign_commands_refuse_tags(build: object) -> None:
     """Sign, attest and verify take name@sha256 only."""
-    with pytest.raises(ValueError, match="must be a digest reference"):
+    with pytest.raises(ArgumentError, match="--image must be a digest reference"):
         build("ghcr.io/acme/api:1.0")  # type: ignore[operator]
 
 
@@ -54,7 +54,7 @@ def test_key_pair_signing_reads_the_key_from_a_variable() -> None:
 
 def test_verify_needs_one_trust_root() -> None:
     """A public key or a keyless identity, not both, not neither."""
-    with pytest.raises(ValueError, match="exactly one of public_key or certificate_identity"):
+    with pytest.raises(ArgumentError, match="--public-key or --certificate-identity"):
         commands.cosign_verify(DIGEST)
 
 

@@ -97,7 +97,7 @@ async def test_sign_keyless_uses_the_oidc_token_secret(engine: FakeEngine, pipel
 
 async def test_sign_refuses_a_tag(engine: FakeEngine, pipeline: Any) -> None:
     """A tag can move between sign and push: only name@sha256 is signed."""
-    with pytest.raises(ValueError, match="image must be a digest reference"):
+    with pytest.raises(ArgumentError, match="--image must be a digest reference"):
         await pipeline.sign(
             "ghcr.io/acme/hello-api:1.0", private_key=dag.secret("env://COSIGN_KEY")
         )

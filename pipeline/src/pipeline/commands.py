@@ -136,8 +136,9 @@ def syft_sbom(tarball: str, sbom: str, program: str = "syft") -> list[str]:
 def require_digest(image: str, argument: str = "image") -> str:
     """The reference, if it names a digest; signing a tag could sign someone else's push."""
     if DIGEST_MARK not in image:
-        msg = f"{argument} must be a digest reference (name@sha256:...), got {image!r}"
-        raise ValueError(msg)
+        raise ArgumentError(
+            argument, f"must be a digest reference (name@sha256:...), got {image!r}"
+        )
     return image
 
 
@@ -186,8 +187,7 @@ def _signer(keyless: bool) -> list[str]:
 
 def _trust(key: str, identity: str, issuer: str) -> list[str]:
     if bool(key) == bool(identity):
-        msg = "verify needs exactly one of public_key or certificate_identity"
-        raise ValueError(msg)
+        raise ArgumentError("public_key", "or --certificate-identity: give exactly one")
     if key:
         return ["--key", key]
     return ["--certificate-identity-regexp", identity, "--certificate-oidc-issuer", issuer]
