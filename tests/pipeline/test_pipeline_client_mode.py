@@ -180,7 +180,7 @@ def test_a_gate_failure_is_one_message_and_exit_1() -> None:
 
 
 def test_a_failed_command_shows_the_tools_own_last_lines() -> None:
-    """A failing exec ends as the program, its exit code and its stderr's tail."""
+    """A failing exec ends as its stderr's last line, then the command and its exit code."""
     failure = GraphQLError(
         "exit code: 1 [traceparent:00-1-2-01]",
         extensions={"_type": "EXEC_ERROR", "cmd": ["sh", "-ec", "..."], "exitCode": 1,
@@ -191,8 +191,8 @@ def test_a_failed_command_shows_the_tools_own_last_lines() -> None:
         done = _client(engine, "smoke", "--url=http://x")
         assert (done.returncode, done.stderr) == (
             1,
-            "python -m pipeline smoke failed:\nsh exited with code 1\n"
-            "smoke: http://x/health/live did not answer 2xx\n",
+            "python -m pipeline smoke failed:\nsmoke: http://x/health/live did not answer 2xx"
+            "\n\n`sh -ec ...` exited 1.\n",
         )
 
 

@@ -1,6 +1,7 @@
 """The CI summary, the failure notification, and what a step's outcome says (pure)."""
 
 import json
+import shlex
 from dataclasses import dataclass
 
 import dagger
@@ -10,6 +11,7 @@ from pipeline.errors import PipelineError
 # How much of a failed tool's output the summary keeps: enough for a pytest failure
 # list or a ruff report, not a whole log.
 TAIL_LINES = 30
+COMMAND_CHARS = 80
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +45,16 @@ def failure_detail(error: BaseException) -> str:
     output = error.stderr if error.stderr.strip() else error.stdout
     tail = [line for line in output.splitlines() if line.strip()][-TAIL_LINES:]
     headline = tail[-1].strip(" =") if tail else "no output"
-    command = " ".join(error.command)
-    return "\n".join([headline, "", f"`{command}` exited {error.exit_code}:", "", *tail])
+    exited = f"`{_command(error.command)}` exited {error.exit_code}"
+    return "\n".join(
+        [headline, "", exited + ":", "", *tail] if len(tail) > 1 else [headline, "", exited + "."]
+    )
+
+
+def _command(argv: list[str]) -> str:
+    """A command as a short line: scripts (sh -ec '...') are cut after their first line."""
+    line = shlex.join(argv).splitlines()[0] if argv else "a command"
+    return line if len(line) <= COMMAND_CHARS else line[: COMMAND_CHARS - 1] + "…"
 
 
 def render_summary(steps: list[StepResult], *, revision: str, digest: str = "") -> str:

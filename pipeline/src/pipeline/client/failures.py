@@ -12,6 +12,7 @@ from dagger.provisioning import SessionError
 
 from pipeline.client.grammar import PROG
 from pipeline.errors import PipelineError
+from pipeline.summary import failure_detail
 
 FAILED = 1  # the function failed: a gate, a tool, the engine
 USAGE = 2  # the command line cannot run, or no engine can start here
@@ -21,18 +22,14 @@ INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 def failure(exc: BaseException, *, started: bool) -> str | None:
     """The message a failure ends as, or None for a bug (which keeps its traceback).
 
-    `started`: the connection was open, so a ValueError is a function's own argument
-    check, and a SessionError around anything else is a bug, not an engine that could
-    not start.
+    `started`: the connection was open, so a SessionError around anything else is a
+    bug, not an engine that could not start.
     """
-    chain = list(_causes(exc))
-    for error in chain:
-        if isinstance(error, dagger.ExecError):
-            return _exec_message(error)
+    for error in _causes(exc):
         if isinstance(error, PipelineError | dagger.QueryError):
-            return str(error)
-    if started and (checks := [e for e in chain if isinstance(e, ValueError)]):
-        return str(checks[0])
+            return failure_detail(error)  # a failed exec: the tool's own last lines
+    if started and isinstance(exc, SessionError) and exc.__cause__ is not None:
+        return None
     cause = exc.__cause__
     relabelled = isinstance(exc, SessionError) and not isinstance(cause, dagger.DaggerError | None)
     return str(exc) if isinstance(exc, dagger.DaggerError) and not relabelled else None
@@ -42,13 +39,6 @@ def failed(function: str, message: str) -> str:
     """The one report of a failure; a multi-line message (a summary) starts on its own line."""
     sep = "\n" if "\n" in message.strip() else " "
     return f"{PROG} {function} failed:{sep}{message.strip()}"
-
-
-def _exec_message(error: dagger.ExecError) -> str:
-    """The tool's own last lines (stderr, else stdout), not `exit code: 1 [traceparent:...]`."""
-    program = error.command[0] if error.command else "a command"
-    tail = (error.stderr.strip() or error.stdout.strip()).splitlines()[-10:]
-    return "\n".join([f"{program} exited with code {error.exit_code}", *tail])
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
