@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from pipeline import images
+from tests.pipeline.tools import ROOT
 
 FUNCTIONS = {
     "lint", "test", "integration", "self_test", "audit", "build", "build_all", "scan", "sbom",
@@ -100,3 +101,11 @@ def test_tool_images_are_overridable_with_pinned_defaults(registered: dict[str, 
     pinned = {v for n, v in vars(images).items() if n.isupper() and isinstance(v, str)}
     assert defaults == pinned
     assert all(":" in v and not v.endswith(":latest") for v in defaults)
+
+
+def test_the_readme_table_names_every_function(registered: dict[str, Any]) -> None:
+    """Each function has a row (or a mention) in the README's `dagger call` table."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## The pipeline") : readme.index("### Other CI systems")]
+    missing = [n for n in _functions(registered) if f"`{n.replace('_', '-')}" not in table]
+    assert missing == []
