@@ -19,23 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.app import create_app
 from service.settings import Settings, database_settings
-from tests.conftest import missing
 from tests.support.engine_env import untraced
-from tests.support.postgres import Cluster, find_bindir
+from tests.support.postgres import Cluster, throwaway_cluster
 
 
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[Cluster]:
     """A private cluster these tests may stop and start (needs the local server binaries)."""
-    bindir = find_bindir()
-    if bindir is None:
-        missing("PostgreSQL server binaries not found (apt-get install postgresql)")
-    cluster = Cluster.create(bindir)
-    try:
-        cluster.start()
+    with throwaway_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.remove()
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import workspace
-from tests.conftest import missing
 from tests.pipeline.tools import ROOT
 from tests.support.engine_env import dead_endpoint, engine_environment
-from tests.support.postgres import SUPERUSER, Cluster, find_bindir
+from tests.support.postgres import SUPERUSER, throwaway_cluster
 
 TAIL = 40  # lines of a failed command's output shown in the assertion
 TIMEOUT = 600  # seconds; a green nested run takes well under a minute here
@@ -62,19 +61,12 @@ def tail(output: bytes | None) -> str:
 @pytest.fixture
 def database_server() -> Iterator[dict[str, str]]:
     """A PostgreSQL server named by DB_*, as the integration step binds `db` (with_database)."""
-    bindir = find_bindir()
-    if bindir is None:
-        missing("PostgreSQL server binaries not found (apt-get install postgresql)")
-    cluster = Cluster.create(bindir)
-    try:
-        cluster.start()
+    with throwaway_cluster() as cluster:
         cluster.create_database("hello")  # the image's POSTGRES_DB
         # As in the step: the server comes from DB_* alone, no URL of this machine's.
         yield {"APP_ENV": "test", "DB_HOST": "127.0.0.1", "DB_PORT": str(cluster.port),
                "DB_NAME": "hello", "DB_USER": SUPERUSER, "DATABASE_URL": "",
                "TEST_DATABASE_URL": ""}  # fmt: skip
-    finally:
-        cluster.remove()
 
 
 @pytest.mark.parametrize("argv", workspace.lint(), ids=" ".join)

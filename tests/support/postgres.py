@@ -14,7 +14,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,3 +114,22 @@ class Cluster:
         if os.geteuid() == 0:
             user = pwd.getpwnam(SUPERUSER)
             os.chown(path, user.pw_uid, user.pw_gid)
+
+
+@contextlib.contextmanager
+def throwaway_cluster() -> Iterator[Cluster]:
+    """A started private cluster from the local server binaries, removed afterwards.
+
+    Missing binaries skip locally and fail with CI=true (tests.conftest.missing).
+    """
+    from tests.conftest import missing  # here: tests.conftest is still loading at import time
+
+    bindir = find_bindir()
+    if bindir is None:
+        missing("PostgreSQL server binaries not found (apt-get install postgresql)")
+    cluster = Cluster.create(bindir)  # type: ignore[arg-type]
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
