@@ -17,7 +17,8 @@ install_uv() { pip_tools uv-venv uv "$UV"; }
 install_dagger_sdk() {
   local dir="$tools/dagger-sdk" archive
   rm -rf "$dir" && mkdir -p "$dir"
-  python3 -m pip download --quiet --disable-pip-version-check --no-deps \
+  # The uv venv's pip: Debian's python3 has no pip module without python3-pip.
+  "$tools/uv-venv/bin/pip" download --quiet --disable-pip-version-check --no-deps \
     --no-binary dagger-io "dagger-io==$DAGGER_IO_VERSION" -d "$dir"
   archive="$dir/dagger_io-$DAGGER_IO_VERSION.tar.gz"
   echo "$DAGGER_IO_SDIST_SHA256  $archive" | sha256sum --check --quiet
