@@ -166,6 +166,19 @@ async def test_a_failed_step_shows_its_tools_own_words(engine: FakeEngine, pipel
     assert "traceparent" not in str(failed.value)
 
 
+async def test_a_failed_step_prefers_the_tools_stderr(engine: FakeEngine, pipeline: Any) -> None:
+    """Where the tool wrote its error to stderr (mypy, ruff, trivy), that is what is shown."""
+    script_reports(engine, CLEAN)
+    stderr = "service/app.py:3: error: Name 'x' is not defined\nFound 1 error in 1 file"
+    failed = exec_error(["mypy"], "progress noise", stderr)
+    engine.answer(lambda c: c.field == "stdout" and ["mypy"] in argv(c), failed)
+    with pytest.raises(PipelineFailedError) as summary:
+        await pipeline.ci(revision="abc")
+    assert "| lint | FAILED | Found 1 error in 1 file |" in str(summary.value)
+    assert "service/app.py:3: error" in str(summary.value)
+    assert "progress noise" not in str(summary.value)
+
+
 async def test_a_passed_test_step_shows_pytests_summary_line(
     engine: FakeEngine, pipeline: Any
 ) -> None:
