@@ -18,6 +18,12 @@ class ArgumentError(PipelineError):
         super().__init__(f"{flag(argument)} {problem}")
 
 
+def kebab(name: str) -> str:
+    """The typed spelling of a Python name, as Dagger makes it: argocd_server -> argocd-server,
+    from_ -> from."""
+    return name.removesuffix("_").replace("_", "-")
+
+
 def flag(argument: str) -> str:
-    """The command-line spelling of a Python parameter: argocd_server -> --argocd-server."""
-    return "--" + argument.replace("_", "-")
+    """The command-line flag of a Python parameter: argocd_server -> --argocd-server."""
+    return "--" + kebab(argument)

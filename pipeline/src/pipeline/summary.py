@@ -29,8 +29,10 @@ class StepResult:
 
 def passed_detail(output: object) -> str:
     """A passing step's headline: its output's last line (pytest's `84 passed in 3s`)."""
-    lines = [line.strip(" =") for line in str(output or "").splitlines() if line.strip(" =")]
-    return lines[-1] if isinstance(output, str) and lines else ""
+    if not isinstance(output, str):
+        return ""
+    lines = [line.strip(" =") for line in output.splitlines() if line.strip(" =")]
+    return lines[-1] if lines else ""
 
 
 def failure_detail(error: BaseException) -> str:

@@ -68,11 +68,6 @@ class Spec:
     functions: dict[str, Command]
 
 
-def kebab(name: str) -> str:
-    """The typed spelling of a Python name: argocd_server -> argocd-server, from_ -> from."""
-    return name.removesuffix("_").replace("_", "-")
-
-
 def is_enum(kind: Any) -> bool:
     """Whether an option's kind is an enum (given by a member's name or value)."""
     return isinstance(kind, type) and issubclass(kind, enum.Enum)

@@ -9,7 +9,7 @@ from typing import Any
 
 import dagger
 
-from pipeline.client.grammar import kebab
+from pipeline.errors import kebab
 
 FIELD_KEY = "__dagger_field__"  # what dagger.field puts in a dataclass field's metadata
 

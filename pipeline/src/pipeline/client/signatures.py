@@ -14,7 +14,9 @@ from typing import Any
 
 import dagger
 
-from pipeline.client.grammar import Command, Option, Spec, kebab
+from pipeline import errors
+from pipeline.client.grammar import Command, Option, Spec
+from pipeline.errors import kebab
 
 FUNCTION_KEY = "__dagger_function__"  # what dagger.function puts on a method
 
@@ -49,7 +51,7 @@ def _option(name: str, hint: Any, default: Any) -> Option:
     path = _last(meta, dagger.DefaultPath, "from_context")
     ignore = tuple(_last(meta, dagger.Ignore, "patterns") or ())
     doc = _last(meta, dagger.Doc, "documentation") or ""
-    flag = "--" + kebab(alias or name)
+    flag = errors.flag(alias or name)
     return Option(name, flag, kind, is_list, nullable, default, doc, path, ignore)
 
 
