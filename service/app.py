@@ -11,18 +11,17 @@ import structlog
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 from litestar.response import Response
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from service import __version__
 from service.db import Database, connect, provide_connection
 from service.greetings.routes import GreetingController
 from service.health import HealthController, Lifecycle
 from service.observability import logging, tracing
 from service.observability.metrics import Metrics
 from service.observability.middleware import ObservabilityMiddleware
+from service.openapi import openapi_config
 from service.problems import EXCEPTION_HANDLERS
 from service.security import Cors, security_headers
 from service.settings import Settings
@@ -54,7 +53,7 @@ def create_app(
         dependencies=_dependencies(),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="Hello-World API", version=__version__, path="/schema"),
+        openapi_config=openapi_config(),
         lifespan=[_lifespan],
         state=State(state),
         logging_config=None,

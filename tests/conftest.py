@@ -14,7 +14,7 @@ import pytest
 from tests.support.engine_env import untraced
 
 TESTS = Path(__file__).parent
-FOLDER_MARKERS = ("unit", "integration", "container", "pipeline", "k8s")
+FOLDER_MARKERS = ("unit", "integration", "container", "pipeline", "k8s", "rehearsal")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 from dagger import dag
-from pipeline.errors import ArgumentError
-from pipeline.steps.delivery import DeployFailedError
+from pipeline.errors import ArgumentError, DeployFailedError
 
 from pipeline import gitops, images
 from tests.k8s.gitops_repo import bare_remote, run

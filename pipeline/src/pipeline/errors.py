@@ -10,6 +10,10 @@ class PipelineError(Exception):
     """A failure the user can act on; its message says what and why."""
 
 
+class DeployFailedError(PipelineError):
+    """The deploy stopped; the message says why and what Git now says."""
+
+
 class ArgumentError(PipelineError):
     """An argument's value is not acceptable; the message names the flag a user types."""
 

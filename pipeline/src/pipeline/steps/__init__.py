@@ -10,7 +10,8 @@
 | signing | Signer | sign, attest (per platform), verify with cosign |
 | repository | GitOpsRepo | clone, commit, push, pull request, revert of the overlay |
 | ci | Ci | every step composed, the summary and the evidence |
-| delivery | Delivery | deploy (staging, production), following Argo CD, smoke |
+| delivery | Delivery | deploy (staging, production), smoke |
+| follow | follow_rollout | `deploy --wait`: Argo CD followed after the push, reverted on failure |
 
 Decisions (commands, gates, edits, messages) are pure modules one level up.
 """

@@ -2,26 +2,20 @@
 
 from dataclasses import dataclass
 
-import anyio
 import dagger
 from dagger import dag
 
-from pipeline import gitops, platform_api
+from pipeline import gitops
 from pipeline.effects import always_run
-from pipeline.errors import PipelineError
-from pipeline.inputs import POLL_SECONDS, DeployRequest, Follow, Gate, Stamp
+from pipeline.errors import DeployFailedError
+from pipeline.inputs import DeployRequest, Gate, Stamp
 from pipeline.revision import source_commit
 from pipeline.smoke import smoke_command
 from pipeline.steps.ci import Ci
-from pipeline.steps.repository import GitOpsRepo, api, head
+from pipeline.steps.follow import follow_rollout
+from pipeline.steps.repository import GitOpsRepo, head
 from pipeline.steps.signing import Signer
 from pipeline.toolbox import Toolbox
-
-STAGING_APP = "hello-world-api-staging"
-
-
-class DeployFailedError(PipelineError):
-    """The deploy stopped; the message says why and what Git now says."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +46,7 @@ class Delivery:
             return f"pull request for {ref}: {await repo.pull_request(clone, branch, message)}"
         clone, pushed = await repo.push(clone)
         if request.follow is not None:
-            await self.follow(repo, clone, pushed, request.follow)
+            await follow_rollout(self.tools, repo, clone, pushed, request.follow)
         return f"staging now runs {ref} (commit {pushed[:12]} on {request.branch})"
 
     async def promotable(self, staging_overlay: str, request: DeployRequest) -> str:
@@ -73,28 +67,6 @@ class Delivery:
         if request.keys.given:
             await Signer(self.tools, request.login).sign(ref, request.keys)
         return ref
-
-    async def follow(
-        self, repo: GitOpsRepo, clone: dagger.Container, commit: str, follow: Follow
-    ) -> None:
-        """Poll the Application's health; on Degraded push a revert so Git says what runs."""
-        url = platform_api.application_url(follow.server, STAGING_APP)
-        health = "Unknown"
-        with anyio.move_on_after(follow.seconds):
-            while (health := await self.health(url, follow)) != "Healthy":
-                if health == "Degraded":
-                    await repo.revert(clone, commit)
-                    msg = f"rollout aborted (Argo CD: Degraded); reverted {commit[:12]} on"
-                    msg += f" {repo.branch}, so Git again says what runs"
-                    raise DeployFailedError(msg)
-                await anyio.sleep(POLL_SECONDS)
-        if health != "Healthy":
-            msg = f"staging not Healthy within {follow.seconds}s (last: {health}); nothing reverted"
-            raise DeployFailedError(msg)
-
-    async def health(self, url: str, follow: Follow) -> str:
-        """The Application's health as Argo CD reports it now."""
-        return platform_api.app_health(await api(self.tools, url, follow.token))  # type: ignore[arg-type]
 
     async def smoke(self, url: str, attempts: int, request_seconds: int) -> str:
         """Check /health/live, /health/ready, a greeting and /metrics, with retries and timeouts."""
