@@ -1,6 +1,7 @@
-"""The GitHub workflows: linted by the real actionlint, valid against the workflow
-schema, and thin (every job is a checkout and one `dagger call`)."""
+"""The GitHub workflows: linted by the real actionlint and zizmor, valid against the
+workflow schema, pinned, and thin (every job is a checkout and one `dagger call`)."""
 
+import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -18,6 +19,9 @@ CALLS = {"ci.yml": "ci", "deploy.yml": "deploy"}
 JOB_CALLS = {("ci.yml", "self-test"): "self-test"}
 # actionlint (with its shellcheck-style expression checks) and the github-workflows schema.
 LINTERS = {"actionlint": [], "check-jsonschema": ["--builtin-schema", "vendor.github-workflows"]}
+# `uses: owner/action@<40 hex> # vX.Y.Z`: a tag can be moved to other code, a commit cannot.
+PINNED = re.compile(r"^\s*-?\s*uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+DAGGER_ACTION = "dagger/dagger-for-github@27b130bf0f79a7f6fbbbe0fbca6760dc9bb40a77"
 
 
 def _jobs(workflow: str = "ci.yml") -> dict[str, Any]:
@@ -45,7 +49,7 @@ def test_every_job_is_checkout_plus_one_dagger_call(workflow: str, job: str) -> 
     """No logic in YAML: checkout, then the pinned Dagger action calling the module."""
     checkout, dagger = _jobs(workflow)[job]["steps"]
     assert checkout["uses"].startswith("actions/checkout@")
-    assert dagger["uses"] == "dagger/dagger-for-github@v8.4.1"
+    assert dagger["uses"] == DAGGER_ACTION
     assert dagger["with"]["version"] == "0.21.11"
     assert dagger["with"]["call"].split()[0] == JOB_CALLS.get((workflow, job), CALLS[workflow])
 
@@ -111,3 +115,28 @@ def test_every_call_names_a_registered_function_and_its_flags(
     flags = {w.split("=", 1)[0].removeprefix("--").replace("-", "_") for w in words}
     unknown = [w for w in words if not w.startswith("--")]
     assert (flags - set(known), unknown) == (set(), []), f"{workflow}:{job}"
+
+
+@pytest.mark.parametrize("workflow", sorted(CALLS))
+def test_every_action_is_pinned_to_a_commit_with_its_version(workflow: str) -> None:
+    """Every `uses:` names a full 40-hex commit SHA, and its version in a comment."""
+    lines = [line for line in (WORKFLOWS / workflow).read_text().splitlines() if "uses:" in line]
+    assert lines
+    assert [line for line in lines if not PINNED.match(line)] == []
+
+
+@pytest.mark.parametrize(
+    ("workflow", "job"), [(w, j) for w in sorted(CALLS) for j in sorted(_jobs(w))]
+)
+def test_no_checkout_leaves_its_token_behind(workflow: str, job: str) -> None:
+    """persist-credentials: false: no job pushes with the checkout's token (deploy has its own)."""
+    checkout = _jobs(workflow)[job]["steps"][0]
+    assert checkout["with"]["persist-credentials"] is False
+
+
+def test_zizmor_finds_nothing_offline() -> None:
+    """zizmor's offline audits (unpinned actions, credentials, injection...) report nothing."""
+    argv = [tool("zizmor"), "--offline", "--no-progress", str(WORKFLOWS)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No findings to report" in done.stdout, done.stdout
