@@ -115,7 +115,11 @@ async def _start(state: State) -> None:
         # Imported here: Alembic costs ~0.1 s of start-up that production never needs.
         from service import migrations
 
-        await migrations.upgrade_engine(state.database.engine)
+        done = await migrations.upgrade_engine(state.database.engine)
+        if done.action == "ahead":
+            structlog.get_logger("service.app").info(
+                "database is ahead of this code; left untouched", revision=list(done.database)
+            )
 
 
 async def _stop(state: State) -> None:

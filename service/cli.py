@@ -46,11 +46,19 @@ def _migrate(settings: Settings) -> int:
     url = settings.database.url
     log.info("migrating", database=url.render_as_string(hide_password=True))
     try:
-        migrations.upgrade(url.render_as_string(hide_password=False))
+        done = migrations.upgrade(settings.database)
     except Exception as exc:
         log.error("migration failed", error=f"{type(exc).__name__}: {exc}")
         return 1
-    log.info("migrated")
+    if done.action == "ahead":
+        # A rollback: the previous release's Job against the newer schema (expand/contract).
+        log.info(
+            "database is ahead of this code; left untouched",
+            database_revision=list(done.database),
+            code_revision=list(done.code),
+        )
+        return 0
+    log.info("migrated", revision=list(done.code))
     return 0
 
 

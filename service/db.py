@@ -113,14 +113,19 @@ def _engine_options(settings: DatabaseSettings) -> dict[str, Any]:
         "max_overflow": 0,  # a fixed pool: predictable load on PostgreSQL per replica
         "pool_timeout": 5,  # fail a request fast rather than queue it behind a dead database
         "pool_recycle": 1800,
-        # A statement unanswered for query_timeout_seconds (a silent network path, a lock
-        # held too long) raises TimeoutError (503); provide_connection drops that connection.
-        "connect_args": {
-            "ssl": settings.ssl,
-            "timeout": 5,
-            "command_timeout": settings.query_timeout_seconds,
-        },
+        "connect_args": connect_args(settings),
     }
+
+
+def connect_args(settings: DatabaseSettings) -> dict[str, Any]:
+    """The driver's connection options: the app and `hello-api migrate` use exactly these.
+
+    A statement unanswered for query_timeout_seconds (a silent network path, a lock held
+    too long) raises TimeoutError (503); provide_connection drops that connection.
+    """
+    if settings.is_sqlite:
+        return {}
+    return {"ssl": settings.ssl, "timeout": 5, "command_timeout": settings.query_timeout_seconds}
 
 
 async def provide_connection(

@@ -1,32 +1,27 @@
-"""Alembic environment: online migrations over the async engine, or a given connection."""
+"""Alembic environment: migrations on the connection `service.migrations` opens.
+
+That connection is made exactly as the app makes its own (DB_SSL included), and the
+ahead-of-code check has already run on it; so there is no second way in here.
+"""
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 from alembic import context
-from sqlalchemy import Connection, pool
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.db import Base
+from service.migrations import REVISIONS
 
 
-def run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=Base.metadata)
-    with context.begin_transaction():
-        context.run_migrations()
+def _ours(name: str | None, type_: str, _parent: Any) -> bool:
+    """Autogenerate compares only the app's tables, never Alembic's revision record."""
+    return not (type_ == "table" and name == REVISIONS.name)
 
 
-async def run_async(url: str) -> None:
-    engine = create_async_engine(url, poolclass=pool.NullPool)
-    async with engine.connect() as connection:
-        await connection.run_sync(run)
-        await connection.commit()
-    await engine.dispose()
-
-
-given = context.config.attributes.get("connection")
-if given is not None:
-    run(given)
-else:
-    asyncio.run(run_async(context.config.get_main_option("sqlalchemy.url") or ""))
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through service.migrations (hello-api migrate)")
+context.configure(connection=connection, target_metadata=Base.metadata, include_name=_ours)
+with context.begin_transaction():
+    context.run_migrations()
