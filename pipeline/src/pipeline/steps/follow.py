@@ -1,36 +1,107 @@
-"""`deploy --wait`: follow the Argo CD Application after the push; revert what failed."""
+"""`deploy --wait`: follow the Argo CD Application after the push; revert what failed.
+
+The decisions are pipeline.argocd's (pure); this module only asks Argo CD through curl in
+a container and pushes the revert. The revert has its own budget, REVERT_SECONDS, counted
+from the moment a failure is seen (even at the deadline): a clone, `git revert` and a push
+with rebase retries take well under a minute, and a revert cut short is reported as
+"may have landed", never as "nothing reverted".
+"""
+
+from collections.abc import Awaitable
+from functools import partial
 
 import anyio
 import dagger
 
-from pipeline import platform_api
+from pipeline import argocd, platform_api
+from pipeline.argocd import AppStatus, Outcome, Verdict
 from pipeline.errors import DeployFailedError
-from pipeline.inputs import POLL_SECONDS, Follow
+from pipeline.inputs import Follow
 from pipeline.steps.repository import GitOpsRepo, api
+from pipeline.summary import failure_detail
 from pipeline.toolbox import Toolbox
 
 STAGING_APP = "hello-world-api-staging"
+STAGING_NAMESPACE = "hello-world-api-staging"
+REVERT_SECONDS = 120
+
+
+class RolloutFailedError(DeployFailedError):
+    """The pushed commit failed in Argo CD; `reverted` is that commit once a revert landed."""
+
+    def __init__(self, message: str, reverted: str = "") -> None:
+        self.reverted = reverted
+        super().__init__(message)
 
 
 async def follow_rollout(
     tools: Toolbox, repo: GitOpsRepo, clone: dagger.Container, commit: str, follow: Follow
-) -> None:
-    """Poll the Application's health; on Degraded push a revert so Git says what runs."""
+) -> str:
+    """Wait for Argo CD to land `commit`: what it says, or RolloutFailedError (reverted or not)."""
     url = platform_api.application_url(follow.server, STAGING_APP)
-    health = "Unknown"
-    with anyio.move_on_after(follow.seconds):
-        while (health := await app_health(tools, url, follow)) != "Healthy":
-            if health == "Degraded":
-                await repo.revert(clone, commit)
-                msg = f"rollout aborted (Argo CD: Degraded); reverted {commit[:12]} on"
-                msg += f" {repo.branch}, so Git again says what runs"
-                raise DeployFailedError(msg)
-            await anyio.sleep(POLL_SECONDS)
-    if health != "Healthy":
-        msg = f"staging not Healthy within {follow.seconds}s (last: {health}); nothing reverted"
-        raise DeployFailedError(msg)
+    asking = partial(ask, tools, url, follow.token)
+    try:
+        verdict = await argocd.watch(asking, commit, follow.seconds, poll=argocd.POLL_SECONDS)
+    except argocd.AccessError as exc:
+        raise RolloutFailedError(f"{exc}; {_untouched(commit, repo)}") from exc
+    if verdict.outcome is Outcome.FAILED:
+        raise await revert_after(repo, clone, commit, verdict)
+    if verdict.outcome is Outcome.TIMED_OUT:
+        msg = f"staging did not land {commit[:12]}: {verdict.reason}"
+        raise RolloutFailedError(f"{msg}; {_untouched(commit, repo)}")
+    if verdict.outcome is Outcome.SUSPENDED:
+        return f"Argo CD: {verdict.reason} ({promote_hint()}); not reverted"
+    return f"Argo CD: {verdict.reason}"
 
 
-async def app_health(tools: Toolbox, url: str, follow: Follow) -> str:
-    """The Application's health as Argo CD reports it now."""
-    return platform_api.app_health(await api(tools, url, follow.token))  # type: ignore[arg-type]
+def promote_hint() -> str:
+    """How a person promotes the paused Rollout (k8s/README.md, step 4)."""
+    return f"kubectl argo rollouts promote hello-world-api -n {STAGING_NAMESPACE}"
+
+
+def _untouched(commit: str, repo: GitOpsRepo) -> str:
+    return f"nothing reverted: {commit[:12]} stays on {repo.branch}"
+
+
+async def revert_after(
+    repo: GitOpsRepo, clone: dagger.Container, commit: str, verdict: Verdict
+) -> RolloutFailedError:
+    """Revert `commit` within REVERT_SECONDS; the error that says exactly what happened."""
+    why = f"rollout failed (Argo CD: {verdict.reason})"
+    return await revert_within(repo.revert(clone, commit), commit, repo.branch, why)
+
+
+async def revert_within(
+    revert: Awaitable[None], commit: str, branch: str, why: str
+) -> RolloutFailedError:
+    """Await the revert under its own budget; the error names the outcome of the revert."""
+    short = commit[:12]
+    with anyio.move_on_after(REVERT_SECONDS):
+        try:
+            await revert
+        except dagger.DaggerError as exc:
+            detail = failure_detail(exc).splitlines()[0]
+            msg = f"{why}; the revert of {short} FAILED ({detail}): {branch} still names it, "
+            return RolloutFailedError(msg + f"revert by hand (git revert {commit})")
+        return RolloutFailedError(f"{why}; reverted {short} on {branch}, so Git again "
+                                  "says what runs", reverted=commit)  # fmt: skip
+    msg = f"{why}; the revert of {short} did not finish within {REVERT_SECONDS}s: its push may "
+    return RolloutFailedError(msg + f"have landed, check {branch} for 'Revert' of {short}")
+
+
+async def ask(tools: Toolbox, url: str, token: dagger.Secret | None, refresh: bool) -> str:
+    """One GET of the Application; curl's failures as argocd's Transient or AccessError."""
+    if token is None:
+        raise argocd.AccessError("--argocd-token is needed to ask Argo CD")
+    try:
+        return await api(tools, argocd.refreshed(url, refresh), token)
+    except dagger.ExecError as exc:
+        raise argocd.curl_failure(exc.exit_code, exc.stderr) from exc
+
+
+async def application(
+    tools: Toolbox, server: str, app: str, token: dagger.Secret, refresh: bool = False
+) -> AppStatus:
+    """The Application's status now (one GET); DeployFailedError when Argo CD cannot say."""
+    url = platform_api.application_url(server, app)
+    return AppStatus.parse(await ask(tools, url, token, refresh))

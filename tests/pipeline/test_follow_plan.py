@@ -1,0 +1,181 @@
+"""`follow_rollout` through the real dagger-io SDK and the fake engine.
+
+A plan check, not an execution: the fake engine validates every query against the real
+Dagger schema and answers the curl GETs with scripted Application JSON (or with the
+ExecError a failed curl gives), and the revert's git commands with success or failure.
+"""
+
+import shlex
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import graphql
+import pytest
+from dagger import dag
+from pipeline.argocd import AppStatus
+from pipeline.inputs import Follow
+from pipeline.steps import follow
+from pipeline.steps.follow import RolloutFailedError, application, follow_rollout, revert_within
+from pipeline.steps.repository import GitOpsRepo
+
+from pipeline import argocd, gitops
+from tests.pipeline.fake_engine import Call, FakeEngine
+from tests.pipeline.plan_helpers import argv, secret_vars
+from tests.pipeline.test_follow_watch import OLD, app
+
+pytestmark = pytest.mark.anyio
+HEAD = "f" * 40
+SERVER = "https://argocd.acme.io"
+URL = f"{SERVER}/api/v1/applications/hello-world-api-staging"
+REPO = "https://github.com/acme/hello-world-api.git"
+
+
+def curl_error(code: int, stderr: str) -> graphql.GraphQLError:
+    """A failed curl as a real engine reports it (the SDK raises dagger.ExecError)."""
+    extensions = {"_type": "EXEC_ERROR", "cmd": ["sh", "-ec", "curl"], "exitCode": code,
+                  "stdout": "", "stderr": stderr}  # fmt: skip
+    return graphql.GraphQLError(f"exit code: {code}", extensions=extensions)
+
+
+def last_exec(call: Call) -> str:
+    commands = argv(call)
+    return " ".join(commands[-1]) if commands else ""
+
+
+def asks(engine: FakeEngine) -> list[Call]:
+    """Every GET of the Application, in order."""
+    return [c for c in engine.called("stdout") if "/api/v1/applications/" in last_exec(c)]
+
+
+def url(call: Call) -> str:
+    """The address a GET asked (the last word of its shell script)."""
+    return shlex.split(argv(call)[-1][-1])[-1]
+
+
+def reverts(engine: FakeEngine) -> list[Call]:
+    """Every chain that reverts the deploy commit and pushes."""
+    revert = gitops.reverted(HEAD, "main")[0]
+    return [c for c in engine.called("sync") if revert in argv(c)]
+
+
+def script(engine: FakeEngine, *answers: str | Exception) -> None:
+    """Answer the GETs in order; the last answer repeats."""
+    queue = list(answers)
+
+    def next_answer(_call: Call) -> str:
+        answer = queue.pop(0) if len(queue) > 1 else queue[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    engine.answer(lambda c: c.field == "stdout" and "/api/v1/applications/" in last_exec(c),
+                  next_answer)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def no_wait_between_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Polls take no time here; the loop's logic is what is under test."""
+    monkeypatch.setattr(argocd, "POLL_SECONDS", 0)
+
+
+async def run(pipeline: Any, seconds: int = 60) -> str:
+    """follow_rollout for commit HEAD on main, with a token from a canary secret."""
+    tools = pipeline.tools()
+    repo = GitOpsRepo(tools, REPO, "main", dag.secret("env://REGISTRY_TOKEN"))
+    token = dag.secret("env://COSIGN_KEY")
+    return await follow_rollout(tools, repo, repo.clone(), HEAD, Follow(SERVER, token, seconds))
+
+
+async def test_success_needs_the_pushed_revision_and_refreshes_first(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """Healthy at the old commit is not enough; the first GET asks Argo CD to refresh."""
+    script(engine, app(revision=OLD, operation=OLD), app(revision=HEAD, operation=HEAD))
+    assert await run(pipeline) == f"Argo CD: Synced and Healthy at {HEAD[:12]}"
+    assert [url(c) for c in asks(engine)] == [f"{URL}?refresh=normal", URL]
+    assert "API_TOKEN" in secret_vars(asks(engine)[0])
+    assert reverts(engine) == []
+
+
+async def test_a_failed_sync_reverts_the_pushed_commit(engine: FakeEngine, pipeline: Any) -> None:
+    """Operation Failed at the pushed revision: revert it, and say it was reverted."""
+    script(engine, app(revision=HEAD, operation=HEAD, sync="OutOfSync", phase="Failed"))
+    with pytest.raises(RolloutFailedError) as failed:
+        await run(pipeline)
+    assert failed.value.reverted == HEAD
+    assert str(failed.value).startswith(f"rollout failed (Argo CD: the sync of {HEAD[:12]} Failed")
+    assert str(failed.value).endswith(f"reverted {HEAD[:12]} on main, so Git again says what runs")
+    assert len(reverts(engine)) == 1
+
+
+async def test_a_502_is_asked_again(engine: FakeEngine, pipeline: Any) -> None:
+    """curl's exit 22 with HTTP 502 is transient: the next GET gets the answer."""
+    bad_gateway = curl_error(22, "curl: (22) The requested URL returned error: 502")
+    script(engine, bad_gateway, app(revision=HEAD, operation=HEAD))
+    assert (await run(pipeline)).startswith("Argo CD: Synced and Healthy")
+    assert len(asks(engine)) == 2
+
+
+async def test_a_refused_token_fails_clearly_and_reverts_nothing(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """HTTP 401 is not retried: the message names --argocd-token and says nothing was reverted."""
+    script(engine, curl_error(22, "curl: (22) The requested URL returned error: 401"))
+    with pytest.raises(RolloutFailedError, match=r"--argocd-token; nothing reverted: f{12} stays"):
+        await run(pipeline)
+    assert (len(asks(engine)), reverts(engine)) == (1, [])
+
+
+async def test_a_failed_revert_push_is_reported(engine: FakeEngine, pipeline: Any) -> None:
+    """The revert's push rejected: the message says the revert FAILED and how to do it by hand."""
+    script(engine, app(revision=HEAD, operation=HEAD, health="Degraded"))
+    rejected = curl_error(1, "push still rejected after 5 attempts")
+    engine.answer(lambda c: c.field == "sync" and "revert" in " ".join(map(" ".join, argv(c))),
+                  rejected)  # fmt: skip
+    with pytest.raises(RolloutFailedError) as failed:
+        await run(pipeline)
+    assert failed.value.reverted == ""
+    assert f"the revert of {HEAD[:12]} FAILED (push still rejected after 5 attempts)" in str(
+        failed.value
+    )
+    assert str(failed.value).endswith(f"revert by hand (git revert {HEAD})")
+
+
+async def test_suspended_returns_waiting_for_promotion(engine: FakeEngine, pipeline: Any) -> None:
+    """A paused Rollout at the pushed commit: no failure, no revert, the promote command."""
+    script(engine, app(revision=HEAD, operation=HEAD, health="Suspended"))
+    message = await run(pipeline)
+    assert "waiting for promotion (kubectl argo rollouts promote hello-world-api" in message
+    assert reverts(engine) == []
+
+
+async def test_application_reads_one_answer(engine: FakeEngine, pipeline: Any) -> None:
+    """application(): one GET without refresh, parsed (what promotion checks)."""
+    script(engine, app(revision=HEAD, operation=HEAD, images=["ghcr.io/a/b@sha256:" + "d" * 64]))
+    status = await application(
+        pipeline.tools(), SERVER, "hello-world-api-staging", dag.secret("env://COSIGN_KEY")
+    )
+    assert isinstance(status, AppStatus)
+    assert status.images == ("ghcr.io/a/b@sha256:" + "d" * 64,)
+    assert url(asks(engine)[0]) == URL
+
+
+async def test_a_revert_near_the_deadline_has_its_own_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A revert that outlives its budget is reported as maybe landed, never as nothing reverted."""
+    monkeypatch.setattr(follow, "REVERT_SECONDS", 0.01)
+    error = await revert_within(anyio.sleep_forever(), HEAD, "main", "rollout failed (x)")
+    assert str(error) == (
+        f"rollout failed (x); the revert of {HEAD[:12]} did not finish within 0.01s: its push "
+        f"may have landed, check main for 'Revert' of {HEAD[:12]}"
+    )
+    assert error.reverted == ""
+
+
+async def test_a_revert_within_its_budget_is_reported_as_reverted() -> None:
+    """A revert that finishes in time is reported as reverted, with the commit it undid."""
+    error = await revert_within(anyio.lowlevel.checkpoint(), HEAD, "main", "rollout failed (x)")
+    assert str(error).endswith(f"reverted {HEAD[:12]} on main, so Git again says what runs")
+    assert error.reverted == HEAD
