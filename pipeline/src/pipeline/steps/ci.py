@@ -1,5 +1,6 @@
 """`ci` composed from the steps, the evidence it keeps, and `publish` (scan, then push)."""
 
+import json
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
@@ -8,13 +9,12 @@ import anyio
 import dagger
 from dagger import dag
 
-from pipeline import commands
-from pipeline.effects import always_run
 from pipeline.errors import PipelineError
 from pipeline.inputs import CiRequest, Gate, Login, Stamp
 from pipeline.revision import source_commit
 from pipeline.steps.checks import Checks
 from pipeline.steps.image import ImageBuilder
+from pipeline.steps.notify import post
 from pipeline.steps.registry import RegistryTools
 from pipeline.steps.scanner import Scanner, passed_or_raise
 from pipeline.steps.signing import Signer
@@ -135,18 +135,8 @@ class Ci:
         self, webhook: dagger.Secret, failed: list[str], revision: str, run_url: str
     ) -> str:
         """Post one message naming the failed steps; the URL stays a secret."""
-        await (
-            dag.container()
-            .from_(self.tools.images.curl)
-            .with_new_file(
-                "/message.json", notification(failed, revision=revision, run_url=run_url)
-            )
-            .with_(always_run)
-            .with_secret_variable("WEBHOOK_URL", webhook)
-            .with_exec(commands.webhook_post("/message.json"))
-            .sync()
-        )
-        return "webhook told"
+        message = json.loads(notification(failed, revision=revision, run_url=run_url))
+        return await post(self.tools, webhook, message)
 
     async def evidence(self, platforms: list[str], gate: Gate) -> dagger.Directory:
         """The gates' reports (JSON, SARIF) and an SBOM per platform, whatever the verdict."""
