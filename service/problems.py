@@ -1,13 +1,19 @@
-"""Every error as RFC 9457 problem details (application/problem+json), no stack traces."""
+"""Every error as RFC 9457 problem details (application/problem+json), no stack traces.
+
+The messages are for people: a validation error names the field, the rule in words
+and the limit (msgspec's own wording, which quotes regexes, is translated here).
+"""
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
+import msgspec
 import structlog
 from asyncpg.exceptions import OperatorInterventionError, PostgresConnectionError
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -15,6 +21,40 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("service.errors")
+# repr() of a regex a schema uses -> its rule in words (registered next to the regex);
+# msgspec quotes the regex that way in its message.
+PATTERN_RULES: dict[str, str] = {}
+# msgspec's wording of JSON types -> ours.
+TYPE_WORDS = {
+    "str": "text",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "null": "null",
+    "object": "a JSON object",
+    "array": "a JSON array",
+}
+# The words for a comparison in "Expected `int` >= 1".
+BOUND_WORDS = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    """One thing wrong with the request, in words."""
+
+    field: str
+    source: str
+    message: str
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """An RFC 9457 problem document; `type` is always the default, about:blank."""
+
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldError] | msgspec.UnsetType = msgspec.UNSET
+    checks: dict[str, str] | msgspec.UnsetType = msgspec.UNSET
 
 
 def problem(
@@ -27,6 +67,30 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+def explain_pattern(pattern: str, rule: str) -> None:
+    """Say in words what a regex used by a schema or parameter allows."""
+    PATTERN_RULES[repr(pattern)] = rule
+
+
+def in_words(message: str) -> str:
+    """msgspec's or Litestar's validation message as a rule in words, with its limit."""
+    if match := re.fullmatch(r"Expected `str` of length ([<>]=?) (\d+)", message):
+        count = int(match[2])
+        return f"must be {BOUND_WORDS[match[1]]} {count} character{'s' * (count != 1)} long"
+    if match := re.fullmatch(r"Expected `str` matching regex (.*)", message):
+        return f"may contain only {PATTERN_RULES.get(match[1], 'the characters documented')}"
+    if match := re.fullmatch(r"Expected `(?:int|float)` ([<>]=?) (-?[\d.e+]+)", message):
+        return f"must be {BOUND_WORDS[match[1]]} {match[2]}"
+    if match := re.fullmatch(r"Expected `(\w+)`, got `(\w+)`", message):
+        expected, got = (TYPE_WORDS.get(word, word) for word in match.groups())
+        return f"must be {expected}, not {got}"
+    if match := re.fullmatch(r"Object missing required field `(.+)`", message):
+        return f"needs the field {match[1]!r}"
+    if match := re.fullmatch(r"Object contains unknown field `(.+)`", message):
+        return f"has no field {match[1]!r}"
+    return message
+
+
 def validation_status(exc: ValidationException, body_present: bool) -> int:
     """422 when a well-formed JSON body breaks the schema, 400 for everything else."""
     errors = exc.extra if isinstance(exc.extra, list) else []
@@ -34,14 +98,19 @@ def validation_status(exc: ValidationException, body_present: bool) -> int:
     return 422 if in_body and body_present else 400
 
 
-def validation_errors(exc: ValidationException) -> list[dict[str, str]]:
-    """The field errors Litestar found, without anything it does not mean to show."""
+def validation_errors(exc: HTTPException) -> list[dict[str, str]]:
+    """The field errors Litestar found, each as `field`, `source` and a message in words."""
     errors = exc.extra if isinstance(exc.extra, list) else []
-    return [
-        {"field": str(e.get("key", "")), "source": _source(e), "message": str(e.get("message", ""))}
-        for e in errors
-        if isinstance(e, dict)
-    ]
+    return [_field_error(error) for error in errors if isinstance(error, dict)]
+
+
+def _field_error(error: dict[str, Any]) -> dict[str, str]:
+    field = str(error.get("key", "")) or "body"
+    source = _source(error)
+    if field == "data":  # Litestar's name for the whole body
+        field = "body"
+    message = in_words(str(error.get("message", "")))
+    return {"field": field, "source": source, "message": f"{field} {message}"}
 
 
 def _source(error: dict[str, Any]) -> str:
@@ -56,15 +125,26 @@ def on_validation_error(
     body_present = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
     status = validation_status(exc, body_present)
     detail = "the request body is invalid" if status == 422 else "the request is invalid"
-    if not body_present and request.method in {"POST", "PUT", "PATCH"}:
-        detail = "a JSON request body is required"
     return problem(request, status, detail, errors=validation_errors(exc))
 
 
 def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
-    response = problem(request, exc.status_code, _detail(exc))
-    response.headers.update(exc.headers or {})
+    extensions = {"errors": validation_errors(exc)} if isinstance(exc.extra, list) else {}
+    response = problem(request, exc.status_code, _detail(request, exc), **extensions)
+    for name, value in (exc.headers or {}).items():
+        is_allow = name.lower() == "allow"
+        response.headers["Allow" if is_allow else name] = (
+            ordered_methods(value) if is_allow else value
+        )
     return response
+
+
+def ordered_methods(allow: str) -> str:
+    """An Allow header in a stable order (Litestar builds it from a set)."""
+    order = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+    methods = {method.strip().upper() for method in allow.split(",") if method.strip()}
+    known = [method for method in order if method in methods]
+    return ", ".join(known + sorted(methods - set(order)))
 
 
 def on_database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -90,16 +170,15 @@ def on_unexpected_error(
     return problem(request, 500, "an unexpected error occurred; the request id identifies it")
 
 
-async def require_json(request: Request[Any, Any, Any]) -> None:
-    """before_request hook: a body that is not JSON gets 415 before it is parsed."""
-    if request.content_type[0] not in (MediaType.JSON, "application/merge-patch+json"):
-        raise HTTPException(status_code=415, detail="send the body as application/json")
-
-
-def _detail(exc: HTTPException) -> str:
+def _detail(request: Request[Any, Any, Any], exc: HTTPException) -> str:
     # Litestar's own detail defaults to the status phrase; keep messages short and safe.
     if exc.status_code >= 500:
         return "an unexpected error occurred; the request id identifies it"
+    if exc.status_code == 413:
+        limit = request.app.request_max_body_size
+        return f"the request body is larger than the limit of {limit} bytes"
+    if exc.status_code == 405 and str(exc.detail) == HTTPStatus(405).phrase:
+        return f"{request.method} is not allowed here; the Allow header lists what is"
     return str(exc.detail)
 
 

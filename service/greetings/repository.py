@@ -9,6 +9,13 @@ per-statement work (a greenlet hop, parameter and result processing) cost more C
 than the rest of the request (benchmarks/README.md). Elsewhere (SQLite) it is the
 same statement through SQLAlchemy, as a cached `text()`: SQLAlchemy 2.0 cannot
 cache the dialect-specific `insert().on_conflict_do_nothing()`.
+
+Pages never skip a committed row (docs/CONTRACTS.md, "Pagination"). Keyset pages by id
+could: an insert draws id 5, a later one draws 6 and commits first, a page ends at 6,
+then 5 commits behind the cursor. SQLite serialises writers, so ids commit in order
+there. On PostgreSQL every insert holds WRITERS_LOCK (shared) from before it draws its
+id until it commits, and a page first takes that lock exclusively for an instant: then
+every id drawn so far is settled, and the page reads only up to the last of them.
 """
 
 from __future__ import annotations
@@ -24,19 +31,31 @@ from service.db import Greeting
 from service.greetings.schemas import greet
 
 GREETINGS = Greeting.__table__
-# Valid on PostgreSQL and SQLite (>= 3.35): a NULL key never conflicts.
+# The SQLite statement (>= 3.35): a NULL key never conflicts.
 _INSERT_SQL = (
     "INSERT INTO greetings (name, message, idempotency_key, created_at) "
     "VALUES (:name, :message, :idempotency_key, :created_at) "
     "ON CONFLICT (idempotency_key) DO NOTHING "
     "RETURNING id, name, message, created_at"
 )
-# The same statement in asyncpg's numbered placeholders, in the order of `_values`.
+# An advisory lock key of this service's own ("greeting" in ASCII), spelled out in the SQL.
+WRITERS_LOCK = 0x6772656574696E67  # 7454131819670761063
+# The PostgreSQL statement: the MATERIALIZED CTE is evaluated before the row it feeds,
+# so the lock is held before nextval() draws the id, and until the commit.
 PG_INSERT = (
-    _INSERT_SQL.replace(":name", "$1")
-    .replace(":message", "$2")
-    .replace(":idempotency_key", "$3")
-    .replace(":created_at", "$4")
+    "WITH writer AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(7454131819670761063)) "
+    "INSERT INTO greetings (name, message, idempotency_key, created_at) "
+    "SELECT $1::varchar, $2::varchar, $3::varchar, $4::timestamptz FROM writer "
+    "ON CONFLICT (idempotency_key) DO NOTHING "
+    "RETURNING id, name, message, created_at"
+)
+# Wait for the inserts in flight, then name the last id drawn: every id up to it is now
+# committed or abandoned. The lock is released when this statement's transaction ends.
+# (Relies on the sequence's default CACHE 1: no session holds ids drawn in advance.)
+SETTLED_ID = text(
+    "WITH settled AS MATERIALIZED (SELECT pg_advisory_xact_lock(7454131819670761063)) "
+    "SELECT coalesce(pg_sequence_last_value("
+    "pg_get_serial_sequence('greetings', 'id')::regclass), 0) FROM settled"
 )
 INSERT = (
     text(_INSERT_SQL)
@@ -78,8 +97,13 @@ async def get(connection: AsyncConnection, greeting_id: int) -> RowMapping | Non
 
 
 async def page(connection: AsyncConnection, after_id: int, limit: int) -> list[RowMapping]:
-    """Up to `limit` greetings with ids above `after_id`, oldest first (keyset pagination)."""
+    """Up to `limit` greetings with ids above `after_id`, oldest first (keyset pagination).
+
+    On PostgreSQL only rows up to the settled id: none below it can still appear.
+    """
     query = select(*COLUMNS).where(GREETINGS.c.id > after_id).order_by(GREETINGS.c.id).limit(limit)
+    if connection.dialect.name == "postgresql":
+        query = query.where(GREETINGS.c.id <= await connection.scalar(SETTLED_ID))
     return list((await connection.execute(query)).mappings())
 
 

@@ -8,14 +8,20 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.openapi.spec import Example
 from litestar.params import HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.greetings import repository
+from service.greetings.body import check_json_body
 from service.greetings.schemas import (
+    ID_MAX,
+    NAME_DESCRIPTION,
+    NAME_EXAMPLES,
     NAME_MAX,
     NAME_PATTERN,
+    NAME_SCHEMA,
     GreetingCreate,
     GreetingPage,
     GreetingRead,
@@ -25,9 +31,10 @@ from service.greetings.schemas import (
     encode_cursor,
     greet,
 )
-from service.problems import require_json
+from service.openapi import problem_responses
 
 IDEMPOTENCY_KEY_MAX = 255
+CURSOR_MAX = 64
 
 
 class GreetingController(Controller):
@@ -36,17 +43,30 @@ class GreetingController(Controller):
     path = "/api/v1"
     tags = ["greetings"]  # noqa: RUF012  (Litestar reads a plain class attribute)
 
-    @get("/greeting", sync_to_thread=False)
+    @get("/greeting", sync_to_thread=False, responses=problem_responses(400))
     def hello(
         self,
         name: Annotated[
-            str, Parameter(min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN)
+            str,
+            Parameter(
+                min_length=1,
+                max_length=NAME_MAX,
+                pattern=NAME_PATTERN,
+                description=NAME_DESCRIPTION,
+                examples=[Example(value=example) for example in NAME_EXAMPLES],
+                schema_extra=NAME_SCHEMA,
+            ),
         ] = "World",
     ) -> Message:
         """Greet `name` (default World) without touching the database."""
         return Message(message=greet(name))
 
-    @post("/greetings", before_request=require_json, status_code=HTTP_201_CREATED)
+    @post(
+        "/greetings",
+        before_request=check_json_body,
+        status_code=HTTP_201_CREATED,
+        responses=problem_responses(400, 413, 415, 422, 503),
+    )
     async def create_greeting(
         self,
         data: JSONBody[GreetingCreate],
@@ -70,24 +90,41 @@ class GreetingController(Controller):
             headers["Idempotent-Replayed"] = "true"
         return Response(_read(greeting), status_code=HTTP_201_CREATED, headers=headers)
 
-    @get("/greetings/{greeting_id:int}", name="greeting")
+    @get(
+        "/greetings/{greeting_id:int}",
+        name="greeting",
+        responses=problem_responses(400, 404, 503),
+    )
     async def get_greeting(
         self,
-        greeting_id: Annotated[int, Parameter(ge=1)],
+        greeting_id: Annotated[
+            int,
+            Parameter(
+                ge=1,
+                description=f"A greeting's id; above {ID_MAX} none can exist (404).",
+                schema_extra={"maximum": ID_MAX},
+            ),
+        ],
         db: NamedDependency[AsyncConnection],
     ) -> GreetingRead:
         """One stored greeting, or 404."""
-        greeting = await repository.get(db, greeting_id)
+        greeting = await repository.get(db, greeting_id) if greeting_id <= ID_MAX else None
         if greeting is None:
             raise NotFoundException(detail=f"greeting {greeting_id} does not exist")
         return _read(greeting)
 
-    @get("/greetings")
+    @get("/greetings", responses=problem_responses(400, 503))
     async def list_greetings(
         self,
         db: NamedDependency[AsyncConnection],
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, Parameter(max_length=64)] = None,
+        cursor: Annotated[
+            str | None,
+            Parameter(
+                max_length=CURSOR_MAX,
+                description="next_cursor from the previous page; any other value is 400.",
+            ),
+        ] = None,
     ) -> GreetingPage:
         """Greetings oldest first, `limit` at a time; follow `next_cursor` for more."""
         try:

@@ -1,26 +1,41 @@
-"""What the greeting endpoints accept and return, with the rules on names."""
+"""What the greeting endpoints accept and return, with the rules on names and ids."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
-# 1-64 characters: letters of any script, digits, spaces, '-' and "'" (`[^\W_]` is a
-# Unicode letter or digit). Python's `re` syntax, so msgspec and OpenAPI share it.
-NAME_PATTERN = r"^(?:[^\W_]|[ '\-])+$"
+from service.problems import explain_pattern
+
 NAME_MAX = 64
+NAME_RULE = "letters of any script, digits, spaces, '-' or \"'\", with at least one letter or digit"
+# The server's check, in Python's `re`: `[^\W_]` is exactly Unicode categories L and N
+# (tests/unit/test_schemas.py compares every code point with the published pattern).
+# `\Z`, not `$`: `$` would also accept a name ending in a newline.
+NAME_PATTERN = r"^[ '\-]*[^\W_](?:[^\W_]|[ '\-])*\Z"
+# The same rule as ECMA-262 (JSON Schema's dialect, read with the `u` flag), published in
+# the OpenAPI document: there `\w` is ASCII-only, so letters are spelled `\p{L}`.
+NAME_PATTERN_ECMA = r"^[ '\-]*[\p{L}\p{N}][\p{L}\p{N} '\-]*$"
+NAME_SCHEMA: dict[str, Any] = {"pattern": NAME_PATTERN_ECMA}
+NAME_DESCRIPTION = f"1-{NAME_MAX} {NAME_RULE}."
+NAME_EXAMPLES = ["World", "Zoë", "O'Brien"]
+# The id column is a signed 64-bit integer on PostgreSQL (BIGINT) and SQLite (INTEGER).
+ID_MAX = 2**63 - 1
+explain_pattern(NAME_PATTERN, NAME_RULE)
 Name = Annotated[
     str,
     msgspec.Meta(
         min_length=1,
         max_length=NAME_MAX,
         pattern=NAME_PATTERN,
-        description="1-64 letters (any script), digits, spaces, '-' or \"'\".",
-        examples=["World", "Zoë", "O'Brien"],
+        description=NAME_DESCRIPTION,
+        examples=NAME_EXAMPLES,
+        # Litestar copies extra_json_schema["extra"] over the generated OpenAPI schema.
+        extra_json_schema={"extra": NAME_SCHEMA},
     ),
 ]
 
@@ -52,7 +67,7 @@ class GreetingRead(msgspec.Struct, frozen=True):
 
 
 class GreetingPage(msgspec.Struct, frozen=True):
-    """One page of greetings, oldest first; pass next_cursor to get the next page."""
+    """One page of greetings in list order; pass next_cursor to get the next page."""
 
     items: list[GreetingRead]
     next_cursor: str | None
@@ -68,11 +83,16 @@ def encode_cursor(last_id: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
-    """The id a cursor resumes after; InvalidCursorError for anything else."""
+    """The id a cursor resumes after; InvalidCursorError for anything else.
+
+    Only ids the id column can hold (0 to ID_MAX) are accepted, so a crafted cursor
+    never reaches the database as a number it cannot compare.
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, _, last_id = raw.partition(":")
-        if version == "v1" and last_id.isascii() and last_id.isdigit():
+        digits = last_id.isascii() and last_id.isdigit() and len(last_id) <= len(str(ID_MAX))
+        if version == "v1" and digits and int(last_id) <= ID_MAX:
             return int(last_id)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
