@@ -1,11 +1,15 @@
-"""Migrations run as an Argo CD PreSync hook, after the database Secret exists."""
+"""Argo CD's sync order: the database Secret, then the migration, then the new version.
+
+Argo CD runs the PreSync phase before any wave of the Sync phase, so the order is
+checked as (phase, wave) pairs (tests/k8s/semantics.py), as Argo CD compares them.
+"""
 
 from __future__ import annotations
 
 from tests.k8s.manifests import Manifest, find
+from tests.k8s.semantics import DELETE_POLICY, HOOK, annotations, sync_order
 
-HOOK = "argocd.argoproj.io/hook"
-WAVE = "argocd.argoproj.io/sync-wave"
+MIGRATION = "hello-world-api-migrate"
 
 
 def secret_refs(spec: Manifest) -> set[str]:
@@ -15,25 +19,44 @@ def secret_refs(spec: Manifest) -> set[str]:
     }
 
 
-def test_migration_job_is_a_presync_hook(docs: list[Manifest]) -> None:
-    """The Job runs `hello-api migrate` before Argo CD applies the new Rollout."""
-    job = find(docs, "Job", "hello-world-api-migrate")
-    assert job["metadata"]["annotations"][HOOK] == "PreSync"
-    assert "argocd.argoproj.io/hook-delete-policy" in job["metadata"]["annotations"]
+def test_migration_job_is_a_sync_hook(docs: list[Manifest]) -> None:
+    """A Sync hook: re-created and awaited on every sync, after the earlier waves."""
+    job = find(docs, "Job", MIGRATION)
+    assert annotations(job)[HOOK] == "Sync"
     assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["hello-api", "migrate"]
+
+
+def test_no_external_secret_is_a_hook(docs: list[Manifest]) -> None:
+    """A hook ExternalSecret is deleted and re-created by syncs, and its Secret with it."""
+    for secret in (d for d in docs if d["kind"] == "ExternalSecret"):
+        hooks = {k for k in annotations(secret) if k.startswith("argocd.argoproj.io/hook")}
+        assert not hooks, f"{secret['metadata']['name']} is a hook: {hooks}"
+
+
+def test_what_the_migration_needs_is_synced_before_it(docs: list[Manifest]) -> None:
+    """The ExternalSecret (the Secret) and the ServiceAccount come in an earlier step."""
+    job = sync_order(find(docs, "Job", MIGRATION))
+    for kind in ("ExternalSecret", "ServiceAccount"):
+        assert sync_order(find(docs, kind)) < job, f"{kind} is synced after the migration"
+
+
+def test_the_new_version_starts_after_the_migration(docs: list[Manifest]) -> None:
+    """The Rollout (and so the new pods) is applied once the migration has succeeded."""
+    assert sync_order(find(docs, "Job", MIGRATION)) < sync_order(find(docs, "Rollout"))
+
+
+def test_finished_migration_jobs_are_cleaned(docs: list[Manifest]) -> None:
+    """HookSucceeded removes a succeeded Job; BeforeHookCreation replaces a failed one."""
+    job = find(docs, "Job", MIGRATION)
+    policies = {p.strip() for p in annotations(job)[DELETE_POLICY].split(",")}
+    assert {"HookSucceeded", "BeforeHookCreation"} <= policies, policies
+    ttl = job["spec"].get("ttlSecondsAfterFinished")
+    assert ttl is None or ttl >= 3600, "a short TTL can delete the hook before Argo CD sees it"
 
 
 def test_rollout_serves(rollout: Manifest) -> None:
     """The Rollout's container runs `hello-api serve`, never migrations."""
     assert rollout["spec"]["template"]["spec"]["containers"][0]["command"] == ["hello-api", "serve"]
-
-
-def test_database_secret_comes_before_the_migration(docs: list[Manifest]) -> None:
-    """The ExternalSecret is a PreSync hook in an earlier wave than the migration Job."""
-    secret, job = find(docs, "ExternalSecret"), find(docs, "Job", "hello-world-api-migrate")
-    assert secret["metadata"]["annotations"][HOOK] == "PreSync"
-    wave = int(secret["metadata"]["annotations"][WAVE])
-    assert wave < int(job["metadata"]["annotations"].get(WAVE, "0")), "secret must be synced first"
 
 
 def test_pods_read_the_secret_the_external_secret_writes(
@@ -45,7 +68,13 @@ def test_pods_read_the_secret_the_external_secret_writes(
     assert secret_refs(find(docs, "Job")["spec"]["template"]["spec"]) == {target}
 
 
+def test_a_store_outage_never_deletes_the_secret(docs: list[Manifest]) -> None:
+    """Owner ties the Secret to the ExternalSecret only; Retain keeps it if the source goes."""
+    target = find(docs, "ExternalSecret")["spec"]["target"]
+    assert (target["creationPolicy"], target["deletionPolicy"]) == ("Owner", "Retain")
+
+
 def test_external_secret_reads_its_own_environment(overlay: str, docs: list[Manifest]) -> None:
     """Staging and production read different credentials from the store."""
     (source,) = find(docs, "ExternalSecret")["spec"]["dataFrom"]
-    assert f"/{overlay}/" in source["extract"]["key"], source
+    assert source["extract"]["key"] == f"hello-world-api/{overlay}/db", source

@@ -99,7 +99,9 @@ def test_old_version_outlives_post_promotion_analysis(
         for t in analysis_templates(docs, blue_green["postPromotionAnalysis"])
         for m in t["spec"]["metrics"]
     ]
-    longest = max(seconds(m["interval"]) * m["count"] for m in metrics)
+    longest = max(
+        seconds(m.get("initialDelay", "0s")) + seconds(m["interval"]) * m["count"] for m in metrics
+    )
     assert blue_green["scaleDownDelaySeconds"] > longest, f"analysis runs up to {longest}s"
 
 

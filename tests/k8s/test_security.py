@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.k8s.manifests import Manifest, find
+from tests.k8s.semantics import selects
+
+NODE_LOCAL_DNS = "169.254.20.10/32"  # NodeLocal DNSCache's default link-local address
 
 CONTAINER_CONTEXT = {
     "allowPrivilegeEscalation": False,
@@ -56,11 +61,33 @@ def test_no_service_account_token_is_mounted(docs: list[Manifest]) -> None:
 
 
 def test_network_policy_selects_the_pods(docs: list[Manifest], rollout: Manifest) -> None:
-    """The NetworkPolicy and PodDisruptionBudget select the Rollout's pods."""
+    """The API's NetworkPolicy and the PodDisruptionBudget select the Rollout's pods."""
     selector = rollout["spec"]["selector"]["matchLabels"]
-    assert find(docs, "NetworkPolicy")["spec"]["podSelector"]["matchLabels"] == selector
+    policy = find(docs, "NetworkPolicy", "hello-world-api")
+    assert policy["spec"]["podSelector"]["matchLabels"] == selector
     assert find(docs, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"] == selector
-    assert find(docs, "NetworkPolicy")["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+
+
+def test_a_broken_pod_never_blocks_a_drain(docs: list[Manifest]) -> None:
+    """Running-but-unready pods may always be evicted (Kubernetes 1.31+ field)."""
+    assert find(docs, "PodDisruptionBudget")["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+
+
+@pytest.mark.parametrize("pods", ["Rollout", "Job"])
+def test_dns_works_with_and_without_node_local_dns(docs: list[Manifest], pods: str) -> None:
+    """Port 53 over UDP and TCP, to kube-system and to NodeLocal DNSCache's address."""
+    labels = find(docs, pods)["spec"]["template"]["metadata"]["labels"]
+    (policy,) = [d for d in docs if d["kind"] == "NetworkPolicy"
+                 and selects(d["spec"]["podSelector"], labels)]  # fmt: skip
+    dns = [
+        r for r in policy["spec"]["egress"] if {"port": 53, "protocol": "UDP"} in r.get("ports", [])
+    ]
+    assert len(dns) == 1, policy["spec"]["egress"]
+    assert {"port": 53, "protocol": "TCP"} in dns[0]["ports"]
+    assert {"ipBlock": {"cidr": NODE_LOCAL_DNS}} in dns[0]["to"]
+    kube_system = {"kubernetes.io/metadata.name": "kube-system"}
+    assert {"namespaceSelector": {"matchLabels": kube_system}} in dns[0]["to"]
 
 
 def test_ingress_exposes_only_the_active_service(
