@@ -127,6 +127,30 @@ async def test_a_refused_token_fails_clearly_and_reverts_nothing(
     assert (len(asks(engine)), reverts(engine)) == (1, [])
 
 
+async def test_the_deadline_reverts_nothing_and_says_so(engine: FakeEngine, pipeline: Any) -> None:
+    """Never landed (Argo CD still at the old commit): no revert, the message says what stays."""
+    script(engine, app(revision=OLD, operation=OLD))
+    with pytest.raises(RolloutFailedError) as failed:
+        await run(pipeline, seconds=1)
+    assert str(failed.value).startswith(f"staging did not land {HEAD[:12]}: ")
+    assert str(failed.value).endswith(f"nothing reverted: {HEAD[:12]} stays on main")
+    assert reverts(engine) == []
+
+
+async def test_an_engine_error_while_following_says_nothing_was_reverted(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """Any other failure of the GET stops the wait and says the commit stays, unreverted."""
+    script(engine, Exception("the engine lost the session"))
+    with pytest.raises(RolloutFailedError) as failed:
+        await run(pipeline)
+    assert str(failed.value) == (
+        "following Argo CD broke (the engine lost the session); "
+        f"nothing reverted: {HEAD[:12]} stays on main"
+    )
+    assert reverts(engine) == []
+
+
 async def test_a_failed_revert_push_is_reported(engine: FakeEngine, pipeline: Any) -> None:
     """The revert's push rejected: the message says the revert FAILED and how to do it by hand."""
     script(engine, app(revision=HEAD, operation=HEAD, health="Degraded"))

@@ -38,12 +38,7 @@ async def follow_rollout(
     tools: Toolbox, repo: GitOpsRepo, clone: dagger.Container, commit: str, follow: Follow
 ) -> str:
     """Wait for Argo CD to land `commit`: what it says, or RolloutFailedError (reverted or not)."""
-    url = platform_api.application_url(follow.server, STAGING_APP)
-    asking = partial(ask, tools, url, follow.token)
-    try:
-        verdict = await argocd.watch(asking, commit, follow.seconds, poll=argocd.POLL_SECONDS)
-    except argocd.AccessError as exc:
-        raise RolloutFailedError(f"{exc}; {_untouched(commit, repo)}") from exc
+    verdict = await watched(tools, repo, commit, follow)
     if verdict.outcome is Outcome.FAILED:
         raise await revert_after(repo, clone, commit, verdict)
     if verdict.outcome is Outcome.TIMED_OUT:
@@ -52,6 +47,20 @@ async def follow_rollout(
     if verdict.outcome is Outcome.SUSPENDED:
         return f"Argo CD: {verdict.reason} ({promote_hint()}); not reverted"
     return f"Argo CD: {verdict.reason}"
+
+
+async def watched(tools: Toolbox, repo: GitOpsRepo, commit: str, follow: Follow) -> Verdict:
+    """argocd.watch on the staging Application; an error that stops it says nothing reverted."""
+    url = platform_api.application_url(follow.server, STAGING_APP)
+    asking = partial(ask, tools, url, follow.token)
+    try:
+        return await argocd.watch(asking, commit, follow.seconds, poll=argocd.POLL_SECONDS)
+    except argocd.AccessError as exc:
+        raise RolloutFailedError(f"{exc}; {_untouched(commit, repo)}") from exc
+    except dagger.DaggerError as exc:
+        why = failure_detail(exc).splitlines()[0]
+        msg = f"following Argo CD broke ({why}); {_untouched(commit, repo)}"
+        raise RolloutFailedError(msg) from exc
 
 
 def promote_hint() -> str:
