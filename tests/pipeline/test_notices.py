@@ -8,7 +8,6 @@ scripted as the ExecError a real engine gives). The JSON body is Slack's incomin
 import json
 from typing import Any
 
-import graphql
 import pytest
 from dagger import dag
 from pipeline.steps.notify import NO_WEBHOOK, TOLD, NotifyFailedError, post, tell
@@ -17,6 +16,7 @@ from pipeline import images, notices
 from tests.pipeline.conftest import CANARIES
 from tests.pipeline.fake_engine import Call, FakeEngine
 from tests.pipeline.plan_helpers import argv, secret_vars
+from tests.pipeline.test_follow_plan import curl_error
 
 REF = "ghcr.io/acme/hello-api@sha256:" + "d" * 64
 REVISION = "0123456789abcdef0123456789abcdef01234567"
@@ -75,20 +75,15 @@ async def test_no_webhook_posts_nothing(engine: FakeEngine, pipeline: Any) -> No
     assert posts(engine) == []
 
 
-def refused() -> graphql.GraphQLError:
-    """curl -f on a webhook that answers 404 (a revoked Slack hook), as a real engine reports."""
-    stderr = "curl: (22) The requested URL returned error: 404"
-    extensions = {"_type": "EXEC_ERROR", "cmd": ["sh"], "exitCode": 22, "stdout": "",
-                  "stderr": stderr}  # fmt: skip
-    return graphql.GraphQLError("exit code: 22", extensions=extensions)
-
-
 @pytest.mark.anyio
 async def test_a_failed_post_raises_for_ci_and_is_reported_for_deploy(
     engine: FakeEngine, pipeline: Any
 ) -> None:
     """post() raises (ci records a FAILED notify row); tell() returns the reason as text."""
-    engine.answer(lambda c: c.field == "sync" and bool(posts_in(c)), refused())
+    engine.answer(
+        lambda c: c.field == "sync" and bool(posts_in(c)),
+        curl_error(22, "curl: (22) The requested URL returned error: 404"),
+    )
     hook = dag.secret("env://REGISTRY_TOKEN")
     with pytest.raises(NotifyFailedError, match="returned error: 404"):
         await post(pipeline.tools(), hook, "hi")
