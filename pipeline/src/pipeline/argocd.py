@@ -8,8 +8,9 @@ Field names follow Argo CD's own types (argoproj/argo-cd, pkg/apis/application/v
 types.go): `status.sync.{status,revision}`, `status.health.{status,message}`,
 `status.operationState.{phase,message,finishedAt}`, `.operation.sync.revision`,
 `.syncResult.revision`, `status.summary.images`, `status.conditions[].{type,message}`.
-During a sync retry (`syncPolicy.retry`) Argo CD keeps the phase `Running`; `Failed` or
-`Error` is what is left once retries are exhausted, so seeing one is final.
+While `syncPolicy.retry` retries a failed sync, the controller puts the phase back to
+`Running` (controller/appcontroller.go, processRequestedAppOperation): `Failed` or `Error`
+is what is left once retries are exhausted, so seeing one is final.
 """
 
 import enum
