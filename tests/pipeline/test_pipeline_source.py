@@ -90,8 +90,9 @@ def test_ignored_or_unlisted_files_are_not_uploaded(path: str) -> None:
         ".github/workflows/ci.yml",
         "dagger.json",
         "k8s/base/kustomization.yaml",
+        ".trivyignore.yaml",
     ],
 )
 def test_what_the_steps_read_is_uploaded(path: str) -> None:
-    """The service, its tests, the locks, and what `self-test` reads."""
+    """The service, its tests, the locks, the accepted risks, and what `self-test` reads."""
     assert uploaded(path)

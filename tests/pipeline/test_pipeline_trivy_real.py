@@ -4,17 +4,21 @@ The commands are the module's own builders (pipeline.commands). Offline, Trivy's
 misconfiguration and secret scanners work (their rules ship in the binary);
 vulnerability scanning does not (its DB is downloaded), which is why the
 vulnerability gate is also checked on the documented fixture report, and why the
-missing database is checked here: it must fail, naming the repository.
+missing database is checked here: it must fail, naming the repository. Trivy reads
+the accepted risks from `.trivyignore.yaml` (its YAML format); that it hides a valid
+entry and shows an expired one again is checked on a misconfiguration.
 """
 
 import json
 import subprocess
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from pipeline.commands import TrivyDb
 from pipeline.policy import gate, parse_report
-from pipeline.steps.scanner import database_failure
+from pipeline.steps.scanner import database_failure, yaml_ignorefile
+from pipeline.vuln_exceptions import IGNORE_FILE, review, utc_today
 
 from pipeline import commands
 from tests.pipeline.tools import tool
@@ -33,14 +37,11 @@ def scanned(tmp_path: Path) -> str:
     src.mkdir()
     (src / "Dockerfile").write_text("FROM alpine:3.20\nRUN apk add curl\n")
     (src / "settings.py").write_text(f'TOKEN = "{FAKE_GITHUB_TOKEN}"\n')
-    (tmp_path / ".trivyignore").write_text("")
     report = tmp_path / "out.json"
     args = commands.trivy_fs(
         "src", str(report), "misconfig,secret", cache_dir=str(tmp_path / "cache")
     )
-    done = subprocess.run(
-        [tool("trivy"), *args[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=300
-    )
+    done = run_trivy(args, tmp_path)
     assert done.returncode == 0, done.stderr
     return report.read_text()
 
@@ -68,11 +69,12 @@ def test_real_json_converts_to_sarif(scanned: str, tmp_path: Path) -> None:
 
 
 def run_trivy(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The real trivy with a builder's arguments, in `cwd` (where .trivyignore is)."""
-    (cwd / ".trivyignore").touch()
+    """The real trivy with a builder's arguments as the scan step runs them, in `cwd`."""
+    (cwd / IGNORE_FILE).touch()
     return subprocess.run(
-        [tool("trivy"), *args[1:]], cwd=cwd, capture_output=True, text=True, timeout=300
-    )
+        [tool("trivy"), *yaml_ignorefile(args)[1:]],
+        cwd=cwd, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("scan", [
@@ -106,3 +108,41 @@ def test_skip_db_update_with_an_empty_cache_still_fails(tmp_path: Path) -> None:
     message = database_failure(done.stderr, db) or f"not recognised as a DB failure:\n{done.stderr}"
     assert "cannot be specified on the first run" in message.splitlines()[0], message
     assert "the cache has none yet" in message
+
+
+ROOT_USER = """
+misconfigurations:
+  - id: DS-0002
+    statement: the fixture image runs as root on purpose (accepted by the tests)
+    expired_at: {expiry}
+"""
+
+
+def scan_with_exceptions(tmp_path: Path, expiry: date) -> tuple[str, str]:
+    """Trivy's report of a Dockerfile without USER, with DS-0002 accepted until `expiry`."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "Dockerfile").write_text("FROM alpine:3.20\nHEALTHCHECK NONE\n")
+    exceptions = ROOT_USER.format(expiry=expiry.isoformat())
+    report = tmp_path / "out.json"
+    args = commands.trivy_fs("src", str(report), "misconfig", cache_dir=str(tmp_path / "cache"))
+    (tmp_path / IGNORE_FILE).write_text(exceptions)
+    done = run_trivy(args, tmp_path)
+    assert done.returncode == 0, done.stderr
+    return report.read_text(), exceptions
+
+
+def test_trivy_hides_a_valid_exception_and_the_gate_passes(tmp_path: Path) -> None:
+    """A valid entry of .trivyignore.yaml: Trivy drops the finding, the HIGH gate passes."""
+    text, exceptions = scan_with_exceptions(tmp_path, utc_today() + timedelta(days=30))
+    result = gate(parse_report(text), "HIGH", review(exceptions, utc_today()))
+    assert "DS-0002" not in [f.ident for f in parse_report(text)]
+    assert result.passed, result.message("audit")
+
+
+def test_an_expired_exception_fails_the_gate_naming_it(tmp_path: Path) -> None:
+    """On its expiry date Trivy shows the finding again, and the gate names the entry."""
+    text, exceptions = scan_with_exceptions(tmp_path, utc_today())
+    result = gate(parse_report(text), "HIGH", review(exceptions, utc_today()))
+    assert "DS-0002" in [f.ident for f in result.failing]
+    expected = f"expired exception DS-0002 (misconfiguration, expired_at {utc_today()}): the"
+    assert expected in result.message("audit")

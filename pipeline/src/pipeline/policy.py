@@ -1,12 +1,22 @@
-"""Read a Trivy JSON report and apply the severity gate (pure functions)."""
+"""Read a Trivy JSON report and apply the severity gate (pure functions).
+
+The gate fails on findings at or above its threshold, and on every accepted risk of
+`.trivyignore.yaml` past its date (pipeline.vuln_exceptions). The threshold can be
+stricter for production promotion than for CI (`environment_threshold`).
+"""
 
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import ArgumentError
+from pipeline.vuln_exceptions import AcceptedRisk, ExceptionReview, expired_lines
 
 SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+# The gate's defaults: `ci`, `scan`, `audit` and staging at HIGH; promotion to
+# production at MEDIUM, so what reaches users was held to the stricter bar.
+DEFAULT_SEVERITY = "HIGH"
+DEFAULT_PRODUCTION_SEVERITY = "MEDIUM"
 # Trivy's finding lists, and the key holding each finding's identifier.
 _KINDS = {"Vulnerabilities": "VulnerabilityID", "Misconfigurations": "ID", "Secrets": "RuleID"}
 
@@ -33,18 +43,23 @@ class GateResult:
     threshold: str
     failing: tuple[Finding, ...]
     total: int
+    expired: tuple[AcceptedRisk, ...] = ()
 
     @property
     def passed(self) -> bool:
-        """True when no finding reaches the threshold."""
-        return not self.failing
+        """True when no finding reaches the threshold and no accepted risk has expired."""
+        return not self.failing and not self.expired
 
     def message(self, step: str) -> str:
-        """A one-paragraph verdict naming every failing finding."""
-        head = f"{step}: {len(self.failing)} of {self.total} findings at or above {self.threshold}"
+        """A one-paragraph verdict naming every failing finding and every expired exception."""
         if self.passed:
             return f"{step}: passed ({self.total} findings, none at or above {self.threshold})"
-        return "\n".join([head + ":", *(f"  - {f.line()}" for f in self.failing)])
+        head = f"{len(self.failing)} of {self.total} findings at or above {self.threshold}"
+        if self.expired:
+            ids = ", ".join(risk.ident for risk in self.expired)
+            head = f"{len(self.expired)} expired exception(s) ({ids}); {head}"
+        findings = [f"  - {f.line()}" for f in self.failing]
+        return "\n".join([f"{step}: {head}:", *expired_lines(self.expired), *findings])
 
 
 def check_severity(threshold: str) -> str:
@@ -81,11 +96,35 @@ def _findings(result: dict[str, Any]) -> list[Finding]:
     return found
 
 
-def gate(findings: list[Finding], threshold: str) -> GateResult:
-    """Fail on every finding whose severity is at or above the threshold."""
+def gate(
+    findings: list[Finding], threshold: str, exceptions: ExceptionReview | None = None
+) -> GateResult:
+    """Fail on every finding at or above the threshold, and on every expired exception."""
     level = SEVERITIES.index(check_severity(threshold))
     failing = tuple(f for f in findings if _rank(f.severity) >= level)
-    return GateResult(check_severity(threshold), failing, len(findings))
+    expired = exceptions.expired if exceptions is not None else ()
+    return GateResult(check_severity(threshold), failing, len(findings), expired)
+
+
+def environment_threshold(
+    env: str, severity: str = DEFAULT_SEVERITY, production: str = DEFAULT_PRODUCTION_SEVERITY
+) -> str:
+    """The gate's threshold for an environment: `production` for it, `severity` elsewhere.
+
+    Production's bar may not be laxer than the other one: promotion only tightens.
+    """
+    base, strict = check_severity(severity), _checked(production, "production_severity")
+    if SEVERITIES.index(strict) > SEVERITIES.index(base):
+        problem = f"must be at least as strict as --severity ({base}), got {strict}"
+        raise ArgumentError("production_severity", problem)
+    return strict if env == "production" else base
+
+
+def _checked(threshold: str, argument: str) -> str:
+    try:
+        return check_severity(threshold)
+    except ArgumentError as exc:
+        raise ArgumentError(argument, str(exc).removeprefix("--severity ")) from exc
 
 
 def _rank(severity: str) -> int:

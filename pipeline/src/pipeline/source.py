@@ -22,7 +22,7 @@ ALLOWLIST: Final = [
     "!README.md",
     "!Dockerfile",
     "!.dockerignore",
-    "!.trivyignore",
+    "!.trivyignore.yaml",
     "!k8s/",
     "!pipeline/",
     "!scripts/",

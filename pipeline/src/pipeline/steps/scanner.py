@@ -1,7 +1,8 @@
 """The security gates: Trivy on the image tarball (scan) and on the source (audit)."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
 import dagger
 from dagger import dag
@@ -12,6 +13,7 @@ from pipeline.errors import PipelineError
 from pipeline.inputs import Gate
 from pipeline.policy import GateResult, check_severity, gate, parse_report
 from pipeline.toolbox import Toolbox
+from pipeline.vuln_exceptions import IGNORE_FILE, ExceptionReview, review, utc_today
 
 # What trivy 0.76's fatal error says when a database cannot be had: "init error: DB
 # error: ..." for the vulnerability DB, "Java DB error: ..." for the Java one.
@@ -25,6 +27,9 @@ _CACHE_HINT = (
     "--trivy-skip-db-update uses the cached database, and the cache has none yet:"
     " run once where the repository is reachable."
 )
+# Trivy compares each exception's expired_at with its own clock: a new value every day
+# keeps yesterday's exec (and its verdict on the exceptions) from being replayed.
+EXCEPTIONS_DAY = "TRIVY_EXCEPTIONS_DAY"
 
 
 class GateFailedError(PipelineError):
@@ -37,11 +42,28 @@ class TrivyDatabaseError(PipelineError):
 
 @dataclass(frozen=True)
 class Scanner:
-    """Trivy gates: reports of an image or of the source, and the gate's verdict on them."""
+    """Trivy gates: reports of an image or of the source, and the gate's verdict on them.
+
+    `today` is read when the Scanner is made, i.e. on every call of a function (never
+    from a cache): an exception expires on its date even if nothing else changed.
+    """
 
     tools: Toolbox
+    today: date = field(default_factory=utc_today)
 
-    def trivy(self, ignore_file: dagger.File | None) -> dagger.Container:
+    def ignore_file(self, given: dagger.File | None) -> dagger.File:
+        """The accepted risks: the given file, else the source's .trivyignore.yaml, else none."""
+        if given is not None:
+            return given
+        found = self.tools.source.filter(include=[IGNORE_FILE])
+        with_default = dag.directory().with_new_file(IGNORE_FILE, "").with_directory(".", found)
+        return with_default.file(IGNORE_FILE)
+
+    async def exceptions(self, ignore: dagger.File) -> ExceptionReview:
+        """The exception file checked (every entry has a statement and an expiry) for today."""
+        return review(await ignore.contents(), self.today)
+
+    def trivy(self, ignore: dagger.File) -> dagger.Container:
         """Trivy with its vulnerability DB in a LOCKED cache (one writer at a time)."""
         return (
             dag.container()
@@ -49,9 +71,8 @@ class Scanner:
             .with_mounted_cache(
                 TRIVY_CACHE, dag.cache_volume("trivy-db"), sharing=dagger.CacheSharingMode.LOCKED
             )
-            .with_new_file("/scan/.trivyignore", "")  # trivy refuses a missing ignore file
-            .with_directory("/scan", self.tools.source.filter(include=[".trivyignore"]))
-            .with_(lambda c: c.with_file("/scan/.trivyignore", ignore_file) if ignore_file else c)
+            .with_file(f"/scan/{IGNORE_FILE}", ignore)
+            .with_env_variable(EXCEPTIONS_DAY, self.today.isoformat())
             .with_workdir("/scan")
             .with_directory("/scan/out", dag.directory())
         )
@@ -61,24 +82,27 @@ class Scanner:
     ) -> tuple[dagger.Directory, GateResult]:
         """The reports of one image (from its tarball, before any push) and the verdict."""
         check_severity(gate_args.severity)
+        ignore_file = self.ignore_file(ignore)
         db = self.tools.trivy_db
         scan = commands.trivy_image(
             "image.tar", "out/image.json", ignore_unfixed=gate_args.ignore_unfixed, db=db
         )
         scanned = (
-            self.trivy(ignore)
+            self.trivy(ignore_file)
             .with_file("/scan/image.tar", image.as_tarball())
-            .with_exec(scan)
+            .with_exec(yaml_ignorefile(scan))
             .with_exec(commands.trivy_sarif("out/image.json", "out/image.sarif"))
         )
         findings = parse_report(await report(scanned, "out/image.json", db))
-        return scanned.directory("out"), gate(findings, gate_args.severity)
+        exceptions = await self.exceptions(ignore_file)
+        return scanned.directory("out"), gate(findings, gate_args.severity, exceptions)
 
     async def audit_source(
         self, gate_args: Gate, ignore: dagger.File | None = None
     ) -> tuple[dagger.Directory, GateResult]:
         """The dependency (requirements.lock) and source reports and the verdict on both."""
         check_severity(gate_args.severity)
+        ignore_file = self.ignore_file(ignore)
         # Trivy recognises pip lock files by the name requirements.txt.
         lock = self.tools.source.file("requirements.lock")
         deps = dag.directory().with_file("requirements.txt", lock)
@@ -86,12 +110,13 @@ class Scanner:
         vulnerabilities = commands.trivy_fs(
             "/deps", "out/dependencies.json", "vuln", ignore_unfixed=gate_args.ignore_unfixed, db=db
         )
+        source = commands.trivy_fs("/src", "out/source.json", "misconfig,secret", db=db)
         scanned = (
-            self.trivy(ignore)
+            self.trivy(ignore_file)
             .with_directory("/deps", deps)
             .with_directory("/src", self.tools.source)
-            .with_exec(vulnerabilities)
-            .with_exec(commands.trivy_fs("/src", "out/source.json", "misconfig,secret", db=db))
+            .with_exec(yaml_ignorefile(vulnerabilities))
+            .with_exec(yaml_ignorefile(source))
             .with_exec(commands.trivy_sarif("out/dependencies.json", "out/dependencies.sarif"))
             .with_exec(commands.trivy_sarif("out/source.json", "out/source.sarif"))
         )
@@ -99,7 +124,17 @@ class Scanner:
             await report(scanned, f"out/{name}.json", db) for name in ("dependencies", "source")
         ]
         findings = [f for t in texts for f in parse_report(t)]
-        return scanned.directory("out"), gate(findings, gate_args.severity)
+        exceptions = await self.exceptions(ignore_file)
+        return scanned.directory("out"), gate(findings, gate_args.severity, exceptions)
+
+
+def yaml_ignorefile(argv: list[str]) -> list[str]:
+    """A trivy command reading IGNORE_FILE (Trivy's YAML format, chosen by the extension).
+
+    A no-op once pipeline.commands names IGNORE_FILE itself (requested of its owner).
+    """
+    at = argv.index("--ignorefile") + 1
+    return [*argv[:at], IGNORE_FILE, *argv[at + 1 :]]
 
 
 async def report(scanned: dagger.Container, path: str, db: TrivyDb) -> str:
