@@ -17,7 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.db import Database, connect, provide_connection
 from service.greetings.routes import GreetingController
-from service.health import HealthController, Lifecycle
+from service.health import HealthController, Lifecycle, Readiness
 from service.observability import logging, tracing
 from service.observability.metrics import Metrics
 from service.observability.middleware import ObservabilityMiddleware
@@ -26,12 +26,19 @@ from service.problems import EXCEPTION_HANDLERS
 from service.security import Cors, security_headers
 from service.settings import Settings
 
+# Litestar appends "; charset=utf-8" to text/* types itself: name the charset once.
+METRICS_MEDIA_TYPE = CONTENT_TYPE_LATEST.split("; charset=")[0]
 
-@get("/metrics", include_in_schema=False, sync_to_thread=False)
+
+@get("/metrics", include_in_schema=False, sync_to_thread=True)
 def metrics_endpoint(state: State) -> Response[bytes]:
-    """Prometheus text exposition of this process's metrics."""
+    """Prometheus text exposition of this process's metrics.
+
+    Rendered in a worker thread, so a scrape never holds the event loop; the labels'
+    closed sets (metrics.py) keep it small anyway.
+    """
     body = generate_latest(state.metrics.registry)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    return Response(body, media_type=METRICS_MEDIA_TYPE)
 
 
 def create_app(
@@ -47,7 +54,8 @@ def create_app(
     metrics.add_build_info(settings.git_sha)
     metrics.add_pool(database.pool_status)
     state = {"settings": settings, "database": database, "metrics": metrics}
-    state |= {"lifecycle": Lifecycle(), "tracer_provider": tracer_provider}
+    state |= {"lifecycle": Lifecycle(), "readiness": Readiness(database)}
+    state["tracer_provider"] = tracer_provider
     app = Litestar(
         route_handlers=[HealthController, GreetingController, metrics_endpoint],
         dependencies=_dependencies(),
@@ -70,6 +78,7 @@ def create_app(
         security_headers(),
         security_headers(docs=True),
         Cors.for_origins(settings.allowed_origins),
+        settings.body_read_timeout_seconds,
     )
     return app
 
@@ -82,10 +91,15 @@ def _lifecycle(state: State) -> Lifecycle:
     return state.lifecycle  # type: ignore[no-any-return]
 
 
+def _readiness(state: State) -> Readiness:
+    return state.readiness  # type: ignore[no-any-return]
+
+
 def _dependencies() -> dict[str, Provide]:
     return {
         "database": Provide(_database, sync_to_thread=False),
         "lifecycle": Provide(_lifecycle, sync_to_thread=False),
+        "readiness": Provide(_readiness, sync_to_thread=False),
         "db": Provide(provide_connection),
     }
 

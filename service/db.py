@@ -18,6 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from service.settings import DatabaseSettings
 
 POOL_CLOSE_SECONDS = 2.0
+PROBE_SECONDS = 1.0  # readiness's connect and statement timeout
 log = structlog.get_logger("service.db")
 
 
@@ -44,14 +45,25 @@ class Greeting(Base):
 
 @dataclass(frozen=True, slots=True)
 class Database:
-    """The engine, kept on the app's state."""
+    """The engines, kept on the app's state: requests use `engine`, readiness `probe`."""
 
     engine: AsyncEngine
+    probe: AsyncEngine
 
     async def ping(self) -> None:
-        """Run `SELECT 1`; raises when the database does not answer."""
-        async with self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        """Run `SELECT 1` on readiness's own connection; raises when it gets no answer.
+
+        Never through the request pool: a pool held by slow requests (a lock, a heavy
+        query) says nothing about whether this pod can reach its database, and waiting
+        for it would turn every replica unready at once. A connection whose statement
+        failed or was cancelled (the caller's timeout) is dropped, not reused.
+        """
+        async with self.probe.connect() as connection:
+            try:
+                await connection.execute(text("SELECT 1"))
+            except BaseException:
+                await connection.invalidate()
+                raise
 
     async def close(self) -> None:
         """Close the pooled connections, giving up after POOL_CLOSE_SECONDS.
@@ -63,6 +75,8 @@ class Database:
         """
         with anyio.move_on_after(POOL_CLOSE_SECONDS) as waited:
             await self.engine.dispose()
+            if self.probe is not self.engine:
+                await self.probe.dispose()
         if waited.cancelled_caught:
             log.warning("database connections dropped unclosed", seconds=POOL_CLOSE_SECONDS)
 
@@ -88,9 +102,26 @@ def connect(settings: DatabaseSettings) -> Database:
     engine = create_async_engine(
         settings.url, isolation_level="AUTOCOMMIT", **_engine_options(settings)
     )
-    if not settings.is_sqlite:
-        event.listen(engine.sync_engine.pool, "checkout", discard_closed)
-    return Database(engine=engine)
+    if settings.is_sqlite:  # a file, no server: nothing to probe apart from the pool
+        return Database(engine=engine, probe=engine)
+    event.listen(engine.sync_engine.pool, "checkout", discard_closed)
+    return Database(engine=engine, probe=_probe_engine(settings))
+
+
+def _probe_engine(settings: DatabaseSettings) -> AsyncEngine:
+    """One connection of readiness's own, with the app's TLS and short timeouts."""
+    options = connect_args(settings) | {"timeout": PROBE_SECONDS, "command_timeout": PROBE_SECONDS}
+    probe = create_async_engine(
+        settings.url,
+        isolation_level="AUTOCOMMIT",
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=PROBE_SECONDS,
+        pool_recycle=1800,
+        connect_args=options,
+    )
+    event.listen(probe.sync_engine.pool, "checkout", discard_closed)
+    return probe
 
 
 def discard_closed(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:

@@ -1,9 +1,22 @@
-"""Liveness and readiness: is the process up, and can it serve traffic right now."""
+"""Liveness and readiness: is the process up, and can this pod serve traffic right now.
+
+Readiness policy (what the database means to it): the pod is ready when it is not
+draining and its database answered `SELECT 1` within READY_TIMEOUT_SECONDS on the
+readiness probe's *own* connection (db.Database.ping), never through the request pool.
+So slow requests holding the pool (a lock, a heavy query) do not take the pod, or all
+replicas at once, out of the Service: those requests fail on their own (503 after the
+pool timeout) while the rest of the API, the greeting included, keeps serving. A
+database that refuses connections or does not answer a trivial query is an outage, and
+readiness says so. One check runs at a time, and probes that arrive while it runs
+share its answer, so many probes at once (kubelet, load balancers) cost one query.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import math
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Controller, Request, Response, get
@@ -22,8 +35,27 @@ class Lifecycle:
     draining: bool = False
 
 
+@dataclass
+class Readiness:
+    """The database check behind /health/ready: one at a time, shared by concurrent probes."""
+
+    database: Database
+    failure: str | None = None
+    checked_at: float = -math.inf
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def database_failure(self) -> str | None:
+        """None when the database answered a check finished after this call, else why not."""
+        asked = time.monotonic()
+        async with self.lock:
+            if self.checked_at < asked:
+                self.failure = await database_failure(self.database)
+                self.checked_at = time.monotonic()
+            return self.failure
+
+
 class HealthController(Controller):
-    """Probes for Kubernetes and load balancers."""
+    """Probes for Kubernetes and load balancers (HEAD too: the middleware)."""
 
     path = "/health"
     tags = ["health"]  # noqa: RUF012  (Litestar reads a plain class attribute)
@@ -37,13 +69,14 @@ class HealthController(Controller):
     async def ready(
         self,
         request: Request[Any, Any, Any],
-        database: NamedDependency[Database],
+        readiness: NamedDependency[Readiness],
         lifecycle: NamedDependency[Lifecycle],
     ) -> Response[dict[str, Any]]:
-        """200 when the database answers within 1 s; 503 naming the failed check."""
+        """200 when the database answers within 1 s on the probe's own connection; 503
+        naming the failed check, and while draining."""
         if lifecycle.draining:
             return problem(request, 503, "shutting down", checks={"shutdown": "draining"})
-        failure = await database_failure(database)
+        failure = await readiness.database_failure()
         if failure:
             return problem(request, 503, f"database: {failure}", checks={"database": failure})
         return Response({"status": "ok", "checks": {"database": "ok"}})

@@ -60,6 +60,10 @@ class Settings:
     """ALLOWED_ORIGINS: comma-separated origins allowed by CORS; empty turns CORS off."""
     max_body_bytes: int = 16 * 1024
     """MAX_BODY_BYTES: larger request bodies get 413."""
+    body_read_timeout_seconds: float | None = 10.0
+    """BODY_READ_TIMEOUT_SECONDS: a request body not all there this long after the first
+    read gets 408 and frees its worker task (a client sending less than Content-Length);
+    0 waits forever."""
     shutdown_drain_seconds: float = 0.0
     """SHUTDOWN_DRAIN_SECONDS: after SIGTERM, keep serving (readiness 503) this long."""
     shutdown_timeout_seconds: float = 20.0
@@ -84,6 +88,7 @@ class Settings:
             log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS, "info"),
             allowed_origins=_origins(env.get("ALLOWED_ORIGINS", "")),
             max_body_bytes=_integer(env, "MAX_BODY_BYTES", 16 * 1024, low=1, high=2**30),
+            body_read_timeout_seconds=_seconds(env, "BODY_READ_TIMEOUT_SECONDS", 10.0) or None,
             shutdown_drain_seconds=_seconds(env, "SHUTDOWN_DRAIN_SECONDS", 0.0),
             shutdown_timeout_seconds=_seconds(env, "SHUTDOWN_TIMEOUT_SECONDS", 20.0),
             git_sha=env.get("GIT_SHA", "unknown") or "unknown",

@@ -23,6 +23,17 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 # *_created series double the exposition for no use here.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 UNMATCHED_ROUTE = "unmatched"  # 404/405 before routing: never the raw path (cardinality)
+# Labels come from closed sets, so no client can create series: a method outside RFC 9110's
+# (and PATCH) is `_OTHER`, as OpenTelemetry's HTTP conventions name it; routes are templates.
+STANDARD_METHODS = frozenset(
+    ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+)
+OTHER_METHOD = "_OTHER"
+
+
+def method_label(method: str) -> str:
+    """The method, or `_OTHER` for anything outside the standard set."""
+    return method if method in STANDARD_METHODS else OTHER_METHOD
 
 
 class PoolCollector(Collector):
@@ -66,7 +77,10 @@ class Metrics:
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Count one finished request; label children are cached (labels() is slow)."""
+        """Count one finished request; label children are cached (labels() is slow).
+
+        `method` and `route` must already be labels (method_label, a route template).
+        """
         key = (method, route, status)
         children = self._children.get(key)
         if children is None:

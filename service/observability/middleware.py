@@ -1,5 +1,6 @@
 """One pure-ASGI middleware for every request: ids, metrics, the log line, the span,
-CORS preflights; the response side (headers, gzip) is response.py.
+CORS preflights; the request side (body deadline, disconnects) is request.py, the
+response side (headers, gzip) response.py.
 
 It wraps Litestar's whole ASGI handler (where Litestar itself puts its OpenTelemetry
 middleware), so 404 and 405 answered by the router are counted and logged too.
@@ -23,11 +24,14 @@ from opentelemetry.propagators.textmap import Getter
 
 from service.observability.context import REQUEST_IDS
 from service.observability.logging import AccessLog
-from service.observability.metrics import UNMATCHED_ROUTE, Metrics
+from service.observability.metrics import UNMATCHED_ROUTE, Metrics, method_label
+from service.observability.request import BodyReader
 from service.observability.response import ResponseWriter
 from service.security import Cors
 
 REQUEST_ID_HEADER = b"x-request-id"
+# Probes and load balancers may ask with HEAD (RFC 9110 9.3.2): answered as GET, no body.
+HEAD_AS_GET_PREFIX = "/health/"
 _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -87,8 +91,10 @@ class ObservabilityMiddleware:
         headers: Iterable[tuple[bytes, bytes]],
         docs_headers: Iterable[tuple[bytes, bytes]],
         cors: Cors | None = None,
+        body_timeout: float | None = None,
     ) -> None:
         self.app = app
+        self.body_timeout = body_timeout
         self.metrics = metrics
         self.tracer = tracer
         self.access_log = access_log
@@ -105,6 +111,10 @@ class ObservabilityMiddleware:
         start = time.perf_counter()
         request = read_headers(scope)
         response = ResponseWriter(send, self._response_headers(scope, request), request.gzip_ok)
+        app_scope = scope
+        if scope["method"] == "HEAD" and scope["path"].startswith(HEAD_AS_GET_PREFIX):
+            app_scope = {**scope, "method": "GET"}
+            response.head = True
         span, attached = self._start_span(scope, request.traced)
         ids = (request.request_id.decode(), *_trace_ids(span))
         ids_token = REQUEST_IDS.set(ids)
@@ -113,12 +123,13 @@ class ObservabilityMiddleware:
             if self.cors is not None and request.preflight:
                 await response.preflight(self.cors.preflight_headers(request.origin))
             else:
-                await self.app(scope, receive, response.send)
+                body = BodyReader(receive, self.body_timeout, response.client_left)
+                await self.app(app_scope, body.receive, response.send)
         finally:
             self.active -= 1
-            route = scope.get("path_template") or UNMATCHED_ROUTE
+            route = app_scope.get("path_template") or UNMATCHED_ROUTE
             seconds = time.perf_counter() - start
-            self.metrics.observe(scope["method"], route, response.status, seconds)
+            self.metrics.observe(method_label(scope["method"]), route, response.status, seconds)
             if span is not None:
                 _end_span(span, attached, scope, route, response.status)
             self._log(scope, route, response.status, seconds, ids)
@@ -136,7 +147,8 @@ class ObservabilityMiddleware:
         if self.tracer is None:
             return None, None
         parent = propagate.extract(scope, getter=_GETTER) if traced else None
-        span = self.tracer.start_span(scope["method"], parent, kind=trace.SpanKind.SERVER)
+        name = method_label(scope["method"])
+        span = self.tracer.start_span(name, parent, kind=trace.SpanKind.SERVER)
         request_context = trace.set_span_in_context(span, parent)
         if not span.is_recording():
             request_context = _untraced(request_context)
@@ -173,8 +185,11 @@ def _trace_ids(span: Any) -> tuple[str | None, str | None]:
 
 def _end_span(span: Any, attached: Any, scope: HTTPScope, route: str, status: int) -> None:
     if span.is_recording():
-        span.update_name(f"{scope['method']} {route}")
-        span.set_attribute("http.request.method", scope["method"])
+        method = method_label(scope["method"])
+        span.update_name(f"{method} {route}")
+        span.set_attribute("http.request.method", method)
+        if method != scope["method"]:
+            span.set_attribute("http.request.method_original", scope["method"])
         span.set_attribute("http.route", route)
         span.set_attribute("url.path", scope["path"])
         span.set_attribute("http.response.status_code", status)

@@ -8,6 +8,8 @@ from typing import Any
 
 from litestar.types import Message, Send
 
+from service.observability.request import CLIENT_CLOSED_REQUEST
+
 COMPRESSION_MIN_BYTES = 1024
 GZIP_LEVEL = 6  # level 9 costs far more time for ~1% smaller bodies
 
@@ -22,14 +24,28 @@ class ResponseWriter:
         self._start: Any = None
         self._body: list[bytes] = []
         self.status = 500
+        self.head = False  # a HEAD answered as GET: headers as GET's, no body
+        self.started = False
+        self.client_gone = False
+
+    def client_left(self) -> None:
+        """The client disconnected before its answer: record 499, send it nothing more."""
+        if not self.started:
+            self.client_gone = True
+            self.status = CLIENT_CLOSED_REQUEST
 
     async def send(self, event: Message) -> None:
+        if self.client_gone:
+            return  # whatever the app answers (Litestar: 500), nobody receives it
         message: Any = event  # ASGI messages are plain dicts; this adds to their headers
+        if self.head and message["type"] == "http.response.body":
+            message = {**message, "body": b""}
         if message["type"] == "http.response.start":
+            self.started = True
             self.status = message["status"]
             own = message.get("headers", ())
             message["headers"] = [*own, *self._headers]
-            if self._gzip_ok and _compressible(own):
+            if self._gzip_ok and not self.head and _compressible(own):
                 self._start = message  # held until the whole body is here
                 return
         elif message["type"] == "http.response.body" and self._start is not None:

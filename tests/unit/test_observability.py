@@ -55,6 +55,36 @@ def test_latency_histogram_in_flight_pool_and_build_info_are_exported(client: Cl
     assert 'hello_api_build_info{git_sha="unknown"' in text
 
 
+def test_invented_methods_share_one_series(client: Client) -> None:
+    """1,000 made-up methods add one `_OTHER` series, not 1,000 (a client cannot grow
+    the exposition or the worker's memory)."""
+    before = len(samples(client, "http_requests_total"))
+    for number in range(1000):
+        client.request(f"BREW{number}", "/health/live")
+    counted = samples(client, "http_requests_total")
+    assert len(counted) <= before + 3  # _OTHER, plus the scrapes' own GET /metrics
+    other = [labels for labels in counted if ("method", "_OTHER") in labels]
+    assert other == [(("method", "_OTHER"), ("route", "unmatched"), ("status", "405"))]
+    assert counted[other[0]] == 1000
+
+
+def test_metrics_name_one_charset(client: Client) -> None:
+    """One `charset=utf-8` in the Content-Type (Litestar adds it to text/* types)."""
+    content_type = client.get("/metrics").headers["content-type"]
+    assert content_type.count("charset") == 1
+    assert content_type.startswith("text/plain; version=")
+
+
+def test_head_on_the_health_endpoints_is_get_without_a_body(client: Client) -> None:
+    """HEAD /health/live and /health/ready: GET's status and headers, no body."""
+    for path in ("/health/live", "/health/ready"):
+        get, head = client.get(path), client.head(path)
+        assert (head.status_code, head.content) == (200, b"")
+        assert head.headers["content-length"] == get.headers["content-length"]
+    head_counted = samples(client, "http_requests_total")
+    assert head_counted[(("method", "HEAD"), ("route", "/health/live"), ("status", "200"))] == 1
+
+
 def json_lines(capfd: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     """Everything written to stdout so far, one JSON object per line."""
     return [msgspec.json.decode(line) for line in capfd.readouterr().out.splitlines()]
