@@ -171,6 +171,7 @@ async def test_suspended_returns_waiting_for_promotion(engine: FakeEngine, pipel
     script(engine, app(revision=HEAD, operation=HEAD, health="Suspended"))
     message = await run(pipeline)
     assert "waiting for promotion (kubectl argo rollouts promote hello-world-api" in message
+    assert message.endswith(f"revert {HEAD[:12]} by hand")
     assert reverts(engine) == []
 
 

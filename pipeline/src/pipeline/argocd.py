@@ -226,8 +226,10 @@ async def watch(ask: Ask, pushed: str, seconds: float, poll: float = POLL_SECOND
     `ask(refresh)` returns the Application's JSON; `refresh` is True until one answer came
     back after the push, so Argo CD looks at Git instead of describing an older commit.
     TransientError from `ask` is retried until the deadline; any other error propagates.
-    A Suspended Application (a paused Rollout, `autoPromotionEnabled: false`) returns at
-    once: promotion is a person's decision, and `argocd app wait --suspended` treats it so.
+    A Suspended Application once `pushed` is applied (a paused Rollout,
+    `autoPromotionEnabled: false`) returns at once: promotion is a person's decision, often
+    hours later, and a pipeline that polls until its deadline only fails for want of it
+    (`argocd app wait --suspended` likewise counts a suspended app as arrived).
     """
     watcher = _Watch(pushed)
     with anyio.move_on_after(seconds):

@@ -45,7 +45,7 @@ async def follow_rollout(
         msg = f"staging did not land {commit[:12]}: {verdict.reason}"
         raise RolloutFailedError(f"{msg}; {_untouched(commit, repo)}")
     if verdict.outcome is Outcome.SUSPENDED:
-        return f"Argo CD: {verdict.reason} ({promote_hint()}); not reverted"
+        return f"Argo CD: {verdict.reason} ({promote_hint()}); {_handed_over(commit)}"
     return f"Argo CD: {verdict.reason}"
 
 
@@ -66,6 +66,14 @@ async def watched(tools: Toolbox, repo: GitOpsRepo, commit: str, follow: Follow)
 def promote_hint() -> str:
     """How a person promotes the paused Rollout (k8s/README.md, step 4)."""
     return f"kubectl argo rollouts promote hello-world-api -n {STAGING_NAMESPACE}"
+
+
+def _handed_over(commit: str) -> str:
+    """What a paused Rollout leaves to the person who promotes it."""
+    return (
+        "followed no further: if its analysis aborts it later (Degraded), "
+        f"revert {commit[:12]} by hand"
+    )
 
 
 def _untouched(commit: str, repo: GitOpsRepo) -> str:
