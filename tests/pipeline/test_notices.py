@@ -34,6 +34,9 @@ def test_a_failed_deploy_says_why_and_a_reverted_one_says_which_commit() -> None
     """One message per failure: REVERTED with the commit when a revert landed, else FAILED."""
     why = "rollout failed (Argo CD: Degraded at ffffffffffff)"
     assert notices.outcome("staging", REF, why) == f"deploy staging FAILED for {REF}: {why}"
+    assert notices.failed("staging", "", "--address names no image") == (
+        "deploy staging FAILED: --address names no image"
+    )
     reverted = notices.outcome("staging", REF, why, reverted_commit="f" * 40)
     assert reverted == f"deploy staging REVERTED ffffffffffff ({REF}): {why}"
 
@@ -58,7 +61,10 @@ def posts(engine: FakeEngine) -> list[Call]:
 
 @pytest.mark.anyio
 async def test_a_post_keeps_the_url_secret(engine: FakeEngine, pipeline: Any) -> None:
-    """The body is a file, the URL a secret variable expanded by the shell: no canary leaks."""
+    """The body is a file, the URL a secret variable expanded by the shell: no canary leaks.
+
+    tell() posts the same way and has nothing to add when the post went through.
+    """
     text = notices.changed("staging", REF, REVISION, "commit f on main")
     assert await post(pipeline.tools(), dag.secret("env://REGISTRY_TOKEN"), text) == TOLD
     (chain,) = posts(engine)
@@ -66,12 +72,14 @@ async def test_a_post_keeps_the_url_secret(engine: FakeEngine, pipeline: Any) ->
     assert json.loads(chain.find("withNewFile")[0].args["contents"]) == {"text": text}
     assert secret_vars(chain) == {"WEBHOOK_URL"}
     assert not any(canary in engine.bodies() for canary in CANARIES.values())
+    assert await tell(pipeline.tools(), dag.secret("env://REGISTRY_TOKEN"), text) == ""
 
 
 @pytest.mark.anyio
 async def test_no_webhook_posts_nothing(engine: FakeEngine, pipeline: Any) -> None:
     """Without --webhook nothing runs at all."""
-    assert await tell(pipeline.tools(), None, "hello") == NO_WEBHOOK
+    assert await post(pipeline.tools(), None, "hello") == NO_WEBHOOK
+    assert await tell(pipeline.tools(), None, "hello") == ""
     assert posts(engine) == []
 
 

@@ -34,8 +34,8 @@ def changed(env: str, ref: str, revision: str, where: str) -> str:
 
 
 def failed(env: str, ref: str, why: str) -> str:
-    """A deploy of `ref` stopped; `why` says what happened and what Git now names."""
-    return f"deploy {env} FAILED for {ref}: {why}"
+    """A deploy (of `ref`, when it got as far as knowing it) stopped; `why` says what happened."""
+    return f"deploy {env} FAILED{f' for {ref}' if ref else ''}: {why}"
 
 
 def reverted(env: str, ref: str, commit: str, why: str) -> str:

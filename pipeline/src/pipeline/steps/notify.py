@@ -49,12 +49,13 @@ async def post(
 async def tell(
     tools: Toolbox, webhook: dagger.Secret | None, message: str | Mapping[str, object]
 ) -> str:
-    """Post, and report a failed post as text instead of raising.
+    """Post; "" when posted (or no webhook), else why the post failed, instead of raising.
 
     For `deploy`: the chat being down does not undo a deploy that landed, nor hide why
-    one failed; the caller appends this line to its own message.
+    one failed; the caller appends a non-empty answer to its own message.
     """
     try:
-        return await post(tools, webhook, message)
+        await post(tools, webhook, message)
     except NotifyFailedError as exc:
         return str(exc)
+    return ""
