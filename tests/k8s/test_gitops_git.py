@@ -6,13 +6,14 @@ container; here they run with subprocess in two clones of one remote.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from pipeline import gitops
-from tests.k8s.gitops_repo import STAGING, bare_remote, clone, log, run, run_all, show
+from tests.k8s.gitops_repo import ENV, STAGING, bare_remote, clone, log, run, run_all, show
 from tests.k8s.manifests import find, tool
 from tests.k8s.manifests import run as run_tool
 
@@ -93,3 +94,170 @@ def test_kustomize_renders_the_new_digest_on_the_rollout(remote: Path, tmp_path:
     assert done.returncode == 0, done.stderr
     rollout = find([d for d in yaml.safe_load_all(done.stdout) if d], "Rollout")
     assert rollout["spec"]["template"]["spec"]["containers"][0]["image"] == REF
+
+
+# --- what runs, and only forward (deploy's ancestry check) -----------------------------
+
+
+def source_commit(remote: Path, checkout: Path, name: str) -> str:
+    """A source change pushed to main (the GitOps repository is the source repository)."""
+    run(["git", "pull", "-q", "--rebase", "origin", "main"], checkout)
+    (checkout / f"{name}.txt").write_text(f"{name}\n")
+    run_all(gitops.commit(f"{name}.txt", f"service: {name}"), checkout)
+    run(["git", "push", "origin", "HEAD:refs/heads/main"], checkout)
+    return run(gitops.head(), checkout).strip()
+
+
+def deploy_revision(checkout: Path, ref: str, revision: str, deploy_id: str = "run-1") -> str:
+    """What `deploy` does in a fresh clone: the ancestry verdict's input, edit, commit, push."""
+    run(["git", "pull", "-q", "--rebase", "origin", "main"], checkout)
+    edited = gitops.edit((checkout / STAGING).read_text(), ref)
+    assert edited is not None
+    (checkout / STAGING).write_text(edited)
+    message = gitops.commit_message("staging", ref, revision, deploy_id)
+    run_all(gitops.commit(STAGING, message), checkout)
+    run(gitops.push_retrying("main"), checkout)
+    return run(gitops.ours(deploy_id), checkout).strip()
+
+
+def verdict(checkout: Path, wanted: str, *, rollback: bool = False) -> str:
+    """deploy's refusal ("" when allowed) to move staging to `wanted`, as it computes it."""
+    running = gitops.running_revision(run(gitops.overlay_log("staging"), checkout))
+    answer = run(gitops.ancestry(running, wanted), checkout) if running else ""
+    return gitops.forward_only("staging", running, wanted, answer, rollback=rollback)
+
+
+OTHER = "ghcr.io/acme/hello-world-api@sha256:" + "c" * 64
+
+
+def test_the_overlay_history_says_which_revision_runs(remote: Path, tmp_path: Path) -> None:
+    """The newest deploy's Source revision; after its revert, the one before it again."""
+    checkout = clone(remote, tmp_path / "a")
+    older, newer = source_commit(remote, checkout, "one"), source_commit(remote, checkout, "two")
+    assert verdict(checkout, older) == ""  # nothing recorded yet: no refusal
+    deploy_revision(checkout, REF, older)
+    ours = deploy_revision(checkout, OTHER, newer, "run-2")
+    assert gitops.running_revision(run(gitops.overlay_log("staging"), checkout)) == newer
+    run_all(gitops.reverted(ours, "main"), checkout)
+    assert gitops.running_revision(run(gitops.overlay_log("staging"), checkout)) == older
+
+
+def test_a_late_run_cannot_move_staging_back(remote: Path, tmp_path: Path) -> None:
+    """Staging runs the newer commit: the older one is refused, unless --rollback."""
+    checkout = clone(remote, tmp_path / "a")
+    older, newer = source_commit(remote, checkout, "one"), source_commit(remote, checkout, "two")
+    deploy_revision(checkout, REF, newer)
+    fresh = clone(remote, tmp_path / "b")
+    assert "is not a descendant" in verdict(fresh, older)
+    assert "--rollback" in verdict(fresh, older)
+    assert verdict(fresh, older, rollback=True) == ""
+    assert verdict(fresh, newer) == ""
+
+
+def test_a_descendant_goes_ahead(remote: Path, tmp_path: Path) -> None:
+    """A commit made after the running one is a descendant: allowed."""
+    checkout = clone(remote, tmp_path / "a")
+    older = source_commit(remote, checkout, "one")
+    deploy_revision(checkout, REF, older)
+    newer = source_commit(remote, checkout, "two")
+    assert run(gitops.ancestry(older, newer), clone(remote, tmp_path / "b")).strip() == "descendant"
+    assert verdict(clone(remote, tmp_path / "c"), newer) == ""
+
+
+def test_a_commit_on_another_branch_is_fetched_and_not_a_descendant(
+    remote: Path, tmp_path: Path
+) -> None:
+    """The main-only clone fetches an unknown commit by id; a side branch has diverged."""
+    checkout = clone(remote, tmp_path / "a")
+    base = source_commit(remote, checkout, "one")
+    run(["git", "checkout", "-q", "-b", "side"], checkout)
+    (checkout / "side.txt").write_text("side\n")
+    run_all(gitops.commit("side.txt", "side"), checkout)
+    run(["git", "push", "origin", "HEAD:refs/heads/side"], checkout)
+    side = run(gitops.head(), checkout).strip()
+    run(["git", "checkout", "-q", "main"], checkout)
+    newer = source_commit(remote, checkout, "two")
+    deploy_revision(checkout, REF, newer)
+    fresh = clone(remote, tmp_path / "b")
+    assert run(gitops.ancestry(base, side), fresh).strip() == "descendant"
+    assert run(gitops.ancestry(newer, side), fresh).strip() == "diverged"
+    assert run(gitops.ancestry(newer, "e" * 40), fresh).strip() == "unknown"
+    assert "cannot be compared" in gitops.forward_only("staging", newer, "e" * 40, "unknown",
+                                                       rollback=False)  # fmt: skip
+
+
+# --- our own commit after a rebase -------------------------------------------------------
+
+
+def test_after_a_rebase_the_pushed_commit_is_ours_not_head_blindly(
+    remote: Path, tmp_path: Path
+) -> None:
+    """Someone pushed first: our commit is rebased (new id) and found by its Deploy-Id."""
+    first, second = clone(remote, tmp_path / "a"), clone(remote, tmp_path / "b")
+    edited = gitops.edit((first / STAGING).read_text(), REF)
+    (first / STAGING).write_text(edited or "")
+    run_all(gitops.commit(STAGING, gitops.commit_message("staging", REF, REVISION, "ours")), first)
+    before = run(gitops.head(), first).strip()
+    (second / "NOTES").write_text("pushed first\n")
+    run_all(gitops.commit("NOTES", "notes: pushed first"), second)
+    run(["git", "push", "origin", "HEAD:refs/heads/main"], second)
+    run(gitops.push_retrying("main"), first)
+    ours = run(gitops.ours("ours"), first).strip()
+    assert ours not in ("", before)
+    assert run(["git", "log", "-1", "--format=%B", ours], remote).endswith("Deploy-Id: ours\n\n")
+    assert (
+        run(["git", "rev-parse", f"{ours}^"], remote).strip()
+        == run(["git", "rev-parse", "main^"], remote).strip()
+    )
+
+
+def test_when_someone_pushed_the_same_digest_first_there_is_no_commit_of_ours(
+    remote: Path, tmp_path: Path
+) -> None:
+    """Our change became empty in the rebase: HEAD is theirs, `ours` is empty, nothing to revert."""
+    first, second = clone(remote, tmp_path / "a"), clone(remote, tmp_path / "b")
+    theirs = deploy_revision(second, REF, REVISION, "theirs")
+    (first / STAGING).write_text(gitops.edit((first / STAGING).read_text(), REF) or "")
+    run_all(gitops.commit(STAGING, gitops.commit_message("staging", REF, REVISION, "ours")), first)
+    run(gitops.push_retrying("main"), first)
+    assert run(gitops.head(), first).strip() == theirs
+    assert run(gitops.ours("ours"), first).strip() == ""
+    assert log(remote)[0].startswith("deploy(staging)")
+    assert len(log(remote)) == 2
+
+
+# --- a promotion re-run -------------------------------------------------------------------
+
+
+def test_a_promotion_rerun_force_updates_its_own_branch(remote: Path, tmp_path: Path) -> None:
+    """The same promotion pushed again (after a failed or closed PR) replaces its branch."""
+    branch = gitops.pr_branch("production", "sha256:" + "b" * 64, REVISION)
+    tips = []
+    for attempt, name in enumerate(("a", "b")):
+        checkout = clone(remote, tmp_path / name)
+        path = gitops.overlay("production")
+        (checkout / path).write_text(gitops.edit((checkout / path).read_text(), REF) or "")
+        message = gitops.commit_message("production", REF, REVISION, f"run-{attempt}")
+        run_all(gitops.commit(path, message), checkout)
+        run_all(gitops.promotion_push(branch), checkout)
+        tips.append(run(gitops.head(), checkout).strip())
+    assert tips[0] != tips[1]
+    assert run(["git", "rev-parse", f"refs/heads/{branch}"], remote).strip() == tips[1]
+
+
+def test_a_promotion_push_does_not_overwrite_a_branch_moved_meanwhile(
+    remote: Path, tmp_path: Path
+) -> None:
+    """The lease is what ls-remote saw: a branch that moved after it is not overwritten."""
+    branch = "deploy/production-x"
+    other = clone(remote, tmp_path / "a")
+    run(["git", "push", "origin", f"HEAD:refs/heads/{branch}"], other)
+    checkout = clone(remote, tmp_path / "b")
+    (checkout / "x").write_text("x\n")
+    run_all(gitops.commit("x", "x"), checkout)
+    stale = "0" * 40  # the lease of a run that looked before the branch existed
+    push = ["git", "push", f"--force-with-lease=refs/heads/{branch}:{stale}", "origin",
+            f"HEAD:refs/heads/{branch}"]  # fmt: skip
+    done = subprocess.run(push, cwd=checkout, env=ENV, capture_output=True, text=True, check=False)
+    assert done.returncode != 0
+    assert "stale info" in done.stderr

@@ -7,6 +7,7 @@ print (the overlays, HEAD, the verification, the pull request, Argo CD health).
 The git commands themselves run against a real repository in tests/k8s/test_gitops_git.py.
 """
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,24 @@ from pipeline import gitops, images
 from tests.k8s.gitops_repo import bare_remote, run
 from tests.pipeline.conftest import CANARIES, ROOT
 from tests.pipeline.fake_engine import Call, FakeEngine
-from tests.pipeline.plan_helpers import CLEAN, argv, script_reports, secret_vars
+from tests.pipeline.plan_helpers import argv, index, secret_vars
 
 pytestmark = pytest.mark.anyio
 STAGED = "ghcr.io/acme/hello-api@sha256:" + "c" * 64
 NEW = "ghcr.io/acme/hello-api@sha256:" + "d" * 64
+TAG = "ghcr.io/acme/hello-api:" + "a" * 40
+RESOLVED = "ghcr.io/acme/hello-api@sha256:" + "e" * 64
+AMD64, ARM64 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
 HEAD = "f" * 40
+BUILT_FROM = "a" * 40  # the image's org.opencontainers.image.revision label
+RUNNING = "9" * 40  # the source revision the overlay's last deploy recorded
 REPO = "https://github.com/acme/hello-world-api.git"
+CONFIG = json.dumps({"config": {"Labels": {"org.opencontainers.image.revision": BUILT_FROM}}})
+PULL = "https://github.com/acme/hello-world-api/pull/7"
+ATTESTATION = "exec cosign verify-attestation --type spdxjson --key /in/cosign.pub"
+IDENTITY = {
+    "certificate_identity": r"^https://github\.com/acme/hello-world-api/\.github/workflows/ci\.yml@refs/heads/main$"
+}
 
 
 def overlay(env: str, ref: str = "") -> str:
@@ -39,10 +51,22 @@ def last_exec(call: Call) -> str:
     return " ".join(commands[-1]) if commands else ""
 
 
+def application(image: str, sync: str = "Synced", health: str = "Healthy") -> str:
+    """Argo CD's answer for an Application that runs `image` at HEAD."""
+    return json.dumps({"status": {
+        "sync": {"status": sync, "revision": HEAD}, "health": {"status": health},
+        "operationState": {
+            "phase": "Succeeded", "finishedAt": "2026-11-29T12:00:00Z",
+            "syncResult": {"revision": HEAD}, "operation": {"sync": {"revision": HEAD}},
+        },
+        "summary": {"images": [image]},
+    }})  # fmt: skip
+
+
 def script(
     engine: FakeEngine, staging: str = STAGED, answers: dict[str, Any] | None = None
 ) -> None:
-    """Overlays, HEAD, verification and API answers, keyed by a word of the last command."""
+    """Overlays, registry, cosign, git and API answers, keyed by a word of the last command."""
     texts = {
         gitops.overlay("staging"): overlay("staging", staging),
         gitops.overlay("production"): overlay("production"),
@@ -51,9 +75,12 @@ def script(
         lambda c: c.field == "contents" and c.parent.args.get("path") in texts,
         lambda c: texts[c.parent.args["path"]],
     )
-    for word, value in {"rev-parse": HEAD, "cosign verify": "Verified OK",
-                        "pulls": '{"html_url": "https://github.com/acme/hello-world-api/pull/7"}',
-                        **(answers or {})}.items():  # fmt: skip
+    for word, value in {
+        "rev-parse": HEAD, "cosign verify": "Verified OK", "pulls": json.dumps({"html_url": PULL}),
+        "state=open": "[]", "crane manifest": index({"linux/amd64": AMD64, "linux/arm64": ARM64}),
+        "crane config": CONFIG, "crane digest": RESOLVED.split("@")[1], "Deploy-Id": HEAD,
+        "ancestry": "descendant", **(answers or {}),
+    }.items():  # fmt: skip
         engine.answer(lambda c, w=word: c.field == "stdout" and w in last_exec(c), value)
 
 
@@ -72,6 +99,26 @@ def branches(remote: Path) -> list[str]:
     return sorted(line.split()[1] for line in run(["git", "show-ref"], remote).splitlines())
 
 
+def written(engine: FakeEngine, env: str = "staging") -> str:
+    """The overlay text the last push carried."""
+    leaf = pushes(engine)[-1]
+    return next(c for c in leaf.find("withNewFile") if c.args["path"] == gitops.overlay(env)).args[
+        "contents"
+    ]
+
+
+def commit_message(engine: FakeEngine) -> str:
+    """The message of the deploy commit the last push carried."""
+    commits = [a for a in argv(pushes(engine)[-1]) if "commit" in a and "-m" in a]
+    return commits[-1][commits[-1].index("-m") + 1]
+
+
+def verified(engine: FakeEngine) -> list[str]:
+    """The cosign verify commands run (after the registry login), in order."""
+    scripts = [e[-1] for e in engine.execs() if e[:2] == ["sh", "-ec"]]
+    return [s.rsplit("\n", 1)[-1] for s in scripts if "exec cosign verify" in s]
+
+
 async def deploy(pipeline: Any, env: str, **kwargs: Any) -> str:
     """deploy with the repository and a token from a canary secret."""
     return await pipeline.deploy(env, REPO, dag.secret("env://REGISTRY_TOKEN"), **kwargs)
@@ -80,56 +127,180 @@ async def deploy(pipeline: Any, env: str, **kwargs: Any) -> str:
 async def test_staging_pushes_the_digest_to_the_branch(engine: FakeEngine, pipeline: Any) -> None:
     """The git image clones main, commits the edited overlay, pushes straight to main."""
     script(engine)
-    assert "staging now runs" in await deploy(pipeline, "staging", image=NEW, revision="abc123")
+    assert "staging now runs" in await deploy(pipeline, "staging", image=NEW, revision="aaaaaaa")
     leaf = pushes(engine)[-1]
     assert leaf.find("from")[0].args["address"] == images.GIT
     assert ["git", "clone", "--single-branch", "--branch", "main", REPO, "/repo"] in argv(leaf)
     assert gitops.push_retrying("main") in argv(leaf)
-    written = next(
-        c for c in leaf.find("withNewFile") if c.args["path"] == gitops.overlay("staging")
-    )
-    assert gitops.read_image(written.args["contents"]) == tuple(NEW.split("@"))
+    assert gitops.read_image(written(engine)) == tuple(NEW.split("@"))
+    assert f"Source revision: {BUILT_FROM}" in commit_message(engine)
     assert "GIT_TOKEN" in secret_vars(leaf)
 
 
-async def test_staging_without_an_image_publishes_first(engine: FakeEngine, pipeline: Any) -> None:
-    """No image: publish (scan, push), then sign, give the digest that is deployed."""
+async def test_staging_promotes_the_digest_ci_published_without_building(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """--address: the tag resolved in the registry, verified, deployed; no build, no signing."""
     script(engine)
-    script_reports(engine, CLEAN)
-    token = dag.secret("env://COSIGN_KEY")
-    await deploy(pipeline, "staging", address="ghcr.io/acme/hello-api:1.0", oidc_token=token)
-    (publish,) = engine.called("publish")
-    sign = engine.leaf_where(lambda c: "exec cosign sign --yes" in last_exec(c))
-    assert publish.seq < sign.seq < pushes(engine)[0].seq
+    said = await deploy(pipeline, "staging", address=TAG, revision=BUILT_FROM, **IDENTITY)
+    assert gitops.read_image(written(engine)) == tuple(RESOLVED.split("@"))
+    assert "signature and 2 SBOM attestation(s) verified" in said
+    assert any(e[-1].endswith(f"exec crane digest {TAG}") for e in engine.execs())
+    assert (engine.called("dockerBuild"), engine.called("publish")) == ([], [])
+    assert not any(
+        "cosign sign" in " ".join(e) or "cosign attest" in " ".join(e) for e in engine.execs()
+    )
+    assert "NOT verified" not in said
+
+
+async def test_staging_refuses_an_image_built_from_another_revision(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """The tag's image must carry the --revision the workflow names in its label."""
+    script(engine)
+    with pytest.raises(
+        DeployFailedError, match=r"built from aaaaaaaaaaaa, not from --revision b{40}"
+    ):
+        await deploy(pipeline, "staging", address=TAG, revision="b" * 40)
+    assert pushes(engine) == []
+
+
+async def test_staging_without_trust_says_nothing_was_verified(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """Without --certificate-identity or --public-key the output says so."""
+    script(engine)
+    assert "signature NOT verified" in await deploy(pipeline, "staging", image=NEW)
+    assert verified(engine) == []
 
 
 async def test_production_verifies_then_opens_a_pull_request(
     engine: FakeEngine, pipeline: Any
 ) -> None:
-    """Staging's digest verified before any push, never built; a branch pushed, a PR opened."""
+    """Staging's digest: signature and each platform's SBOM attestation before any push."""
     script(engine)
     key = dag.host().file(str(ROOT / "dagger.json"))
-    assert (await deploy(pipeline, "production", public_key=key)).endswith("/pull/7")
-    verify = engine.leaf_where(
-        lambda c: f"cosign verify --key /in/cosign.pub {STAGED}" in last_exec(c)
-    )
-    assert verify.seq < pushes(engine)[0].seq
-    assert engine.called("publish") == []
-    assert engine.called("dockerBuild") == []
-    branch = gitops.pr_branch("production", STAGED.split("@")[1], HEAD)
-    assert argv(pushes(engine)[-1])[-1] == ["git", "push", "origin", f"HEAD:refs/heads/{branch}"]
-    pull = engine.leaf_where(
-        lambda c: "api.github.com/repos/acme/hello-world-api/pulls" in last_exec(c)
-    )
+    said = await deploy(pipeline, "production", public_key=key)
+    assert said.endswith(PULL)
+    assert "staging's health NOT checked" in said
+    assert verified(engine) == [
+        f"exec cosign verify --key /in/cosign.pub {STAGED}",
+        f"{ATTESTATION} ghcr.io/acme/hello-api@{AMD64}",
+        f"{ATTESTATION} ghcr.io/acme/hello-api@{ARM64}",
+    ]
+    last_verify = engine.leaf_where(lambda c: "cosign verify-attestation" in last_exec(c))
+    assert last_verify.seq < pushes(engine)[0].seq
+    assert (engine.called("publish"), engine.called("dockerBuild")) == ([], [])
+    branch = gitops.pr_branch("production", STAGED.split("@")[1], BUILT_FROM)
+    assert argv(pushes(engine)[-1])[-1] == gitops.promotion_push(branch)[0]
+    pull = engine.leaf_where(lambda c: last_exec(c).endswith("/repos/acme/hello-world-api/pulls"))
     assert "API_TOKEN" in secret_vars(pull)
 
 
-async def test_production_refuses_an_unsigned_digest(engine: FakeEngine, pipeline: Any) -> None:
-    """cosign verify failing stops production before anything is committed or pushed."""
-    script(engine, answers={"cosign verify": Exception("no matching signatures")})
-    with pytest.raises(DeployFailedError, match=r"production refuses .* did not verify"):
-        await deploy(pipeline, "production", certificate_identity="https://github.com/acme/.*")
+async def test_production_names_the_revision_the_image_was_built_from(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """The commit's Source revision is the image's label, not the checkout's HEAD."""
+    script(engine)
+    await deploy(pipeline, "production", **IDENTITY)
+    assert f"Source revision: {BUILT_FROM}" in commit_message(engine)
+    assert HEAD not in commit_message(engine)
+
+
+async def test_a_production_rerun_finds_its_open_pull_request(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """The branch is force-updated (with lease); its open PR is found, no second one opened."""
+    script(engine, answers={"state=open": json.dumps([{"html_url": PULL.replace("7", "5")}])})
+    assert (await deploy(pipeline, "production", **IDENTITY)).endswith("/pull/5")
+    branch = gitops.pr_branch("production", STAGED.split("@")[1], BUILT_FROM)
+    listed = engine.leaf_where(lambda c: "state=open" in last_exec(c))
+    assert f"head=acme:{branch}" in last_exec(listed)
+    assert not any("POST" in " ".join(e) for e in engine.execs())
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (application(STAGED, health="Degraded"), "runs it Synced and Degraded"),
+        (application(STAGED, sync="OutOfSync"), "runs it OutOfSync and Healthy"),
+        (application(NEW), "staging does not run it"),
+    ],
+)
+async def test_production_requires_staging_to_run_it_synced_and_healthy(
+    engine: FakeEngine, pipeline: Any, answer: str, problem: str
+) -> None:
+    """With --argocd-server, staging must run the digest Synced and Healthy, else no push."""
+    script(engine, answers={"applications": answer})
+    argo = {
+        "argocd_server": "https://argocd.acme.io",
+        "argocd_token": dag.secret("env://COSIGN_KEY"),
+    }
+    with pytest.raises(DeployFailedError, match=f"production refuses .*{problem}"):
+        await deploy(pipeline, "production", **IDENTITY, **argo)
     assert pushes(engine) == []
+
+
+async def test_production_proceeds_when_staging_runs_it_healthy(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """Synced, Healthy, the same digest: the pull request is opened, saying it was checked."""
+    script(engine, answers={"applications": application(STAGED)})
+    argo = {
+        "argocd_server": "https://argocd.acme.io",
+        "argocd_token": dag.secret("env://COSIGN_KEY"),
+    }
+    said = await deploy(pipeline, "production", **IDENTITY, **argo)
+    assert "staging runs it Synced and Healthy" in said
+    assert said.endswith(PULL)
+
+
+@pytest.mark.parametrize("failing", ["cosign verify --", "cosign verify-attestation"])
+async def test_production_refuses_an_unsigned_or_unattested_digest(
+    engine: FakeEngine, pipeline: Any, failing: str
+) -> None:
+    """A signature or an SBOM attestation that does not verify stops production before any push."""
+    script(engine, answers={failing: Exception("no matching signatures")})
+    with pytest.raises(DeployFailedError, match=r"production refuses .* did not verify"):
+        await deploy(pipeline, "production", **IDENTITY)
+    assert pushes(engine) == []
+
+
+def overlay_history(*records: tuple[str, str]) -> str:
+    """`gitops.overlay_log` output: (commit, message) records, newest first."""
+    return "".join(f"{sha}\n{message}\n{gitops.RECORD}\n" for sha, message in records)
+
+
+RAN = overlay_history(("8" * 40, gitops.commit_message("staging", STAGED, RUNNING)))
+
+
+async def test_an_older_revision_is_refused_before_anything_is_committed(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """A late run whose revision does not descend from what staging runs pushes nothing."""
+    script(engine, answers={"%H%n%B": RAN, "ancestry": "diverged"})
+    with pytest.raises(
+        DeployFailedError,
+        match=r"runs source revision 999999999999; aaaaaaaaaaaa is not a descendant.*--rollback",
+    ):
+        await deploy(pipeline, "staging", image=NEW)
+    assert pushes(engine) == []
+    assert gitops.ancestry(RUNNING, BUILT_FROM) in engine.execs()
+
+
+async def test_rollback_allows_moving_back_on_purpose(engine: FakeEngine, pipeline: Any) -> None:
+    """--rollback skips the ancestry refusal: the older digest is pushed."""
+    script(engine, answers={"%H%n%B": RAN, "ancestry": "diverged"})
+    assert "staging now runs" in await deploy(pipeline, "staging", image=NEW, rollback=True)
+    assert gitops.read_image(written(engine)) == tuple(NEW.split("@"))
+
+
+async def test_a_descendant_revision_goes_ahead(engine: FakeEngine, pipeline: Any) -> None:
+    """The ancestry check runs and, forward, lets the deploy through."""
+    script(engine, answers={"%H%n%B": RAN})
+    assert "staging now runs" in await deploy(pipeline, "staging", image=NEW)
+    ancestry = engine.leaf_where(lambda c: "ancestry" in last_exec(c))
+    assert ancestry.seq < pushes(engine)[0].seq
 
 
 async def test_the_digest_already_there_is_a_no_op(engine: FakeEngine, pipeline: Any) -> None:
@@ -139,25 +310,35 @@ async def test_the_digest_already_there_is_a_no_op(engine: FakeEngine, pipeline:
     assert not any("commit" in " ".join(a) for a in engine.execs())
 
 
-async def test_degraded_rollout_is_reverted_and_fails(engine: FakeEngine, pipeline: Any) -> None:
-    """wait follows Argo CD; Degraded pushes a revert of the deploy commit and fails saying so."""
-    script(engine, answers={"applications": '{"status": {"health": {"status": "Degraded"}}}'})
-    with pytest.raises(DeployFailedError, match=r"Degraded.*reverted f{12} on main"):
+async def test_when_our_change_was_already_pushed_nothing_is_followed(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """After the rebase our commit is gone (someone pushed the same digest): say so, no revert."""
+    script(engine, answers={"Deploy-Id": ""})
+    said = await deploy(pipeline, "staging", image=NEW, wait=True, argocd_server="https://argocd.acme.io",
+                        argocd_token=dag.secret("env://COSIGN_KEY"))  # fmt: skip
+    assert "someone pushed it first" in said
+    assert not any("revert" in " ".join(a) or "applications" in " ".join(a) for a in engine.execs())
+
+
+async def test_the_revert_targets_our_commit_found_by_its_deploy_id(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """The pushed commit is the one carrying this run's Deploy-Id, not HEAD."""
+    ours = "0" * 40
+    failed = application(NEW, health="Degraded").replace(HEAD, ours)
+    script(engine, answers={"Deploy-Id": ours, "applications": failed})
+    with pytest.raises(DeployFailedError, match=r"reverted 000000000000 on main"):
         await deploy(pipeline, "staging", image=NEW, wait=True, argocd_server="https://argocd.acme.io",
-                     argocd_token=dag.secret("env://COSIGN_KEY"))  # fmt: skip
-    assert gitops.reverted(HEAD, "main")[0] in argv(pushes(engine)[-1])
-
-
-async def test_healthy_rollout_passes(engine: FakeEngine, pipeline: Any) -> None:
-    """wait returns once Argo CD reports the Application Healthy."""
-    script(engine, answers={"applications": '{"status": {"health": {"status": "Healthy"}}}'})
-    await deploy(pipeline, "staging", image=NEW, wait=True, argocd_server="https://argocd.acme.io",
-                 argocd_token=dag.secret("env://COSIGN_KEY"))  # fmt: skip
-    assert not any("revert" in " ".join(a) for a in engine.execs())
+                     argocd_token=dag.secret("env://COSIGN_KEY"), wait_seconds=10)  # fmt: skip
+    message = commit_message(engine)
+    deploy_id = message.split(f"{gitops.DEPLOY_ID}: ")[1].strip()
+    assert gitops.ours(deploy_id) in engine.execs()
+    assert gitops.reverted(ours, "main")[0] in engine.execs()
+    assert not any(HEAD in e for e in engine.execs() if "revert" in e)
 
 
 ARGO = {"wait": True, "argocd_server": "https://argocd.acme.io"}
-IDENTITY = {"certificate_identity": "^https://github.com/acme/"}
 
 
 @pytest.mark.parametrize(
@@ -166,14 +347,22 @@ IDENTITY = {"certificate_identity": "^https://github.com/acme/"}
         ("prod", {}, "--env must be staging or production"),
         ("staging", {"image": "ghcr.io/acme/hello-api:1.0"}, "--image must be name@sha256:"),
         ("staging", {"image": "ghcr.io/a/b@sha256:abc"}, "--image must be name@sha256:"),
-        ("staging", {}, "--address is needed when no --image"),
+        ("staging", {}, "--address or --image is needed"),
+        ("staging", {"image": NEW, "address": TAG}, "--image and --address are exclusive"),
+        ("staging", {"image": NEW, "revision": "main"}, "--revision must be a commit"),
         ("staging", {"image": NEW, "wait": True}, "--argocd-server must be an https:// URL"),
-        ("staging", {"image": NEW, **ARGO}, "--argocd-token is needed with --wait"),
+        ("staging", {"image": NEW, **ARGO}, "--argocd-token is needed with --argocd-server"),
         ("production", {"image": NEW, **IDENTITY}, "--image applies to staging"),
         ("production", {"wait": True, **IDENTITY}, "--wait applies to staging"),
         ("production", {}, "--public-key or --certificate-identity: give exactly one"),
+        ("production", {"certificate_identity": "^https://github.com/acme/"},
+         r"--certificate-identity must be anchored: start with \^ and end with @refs/heads/main\$"),
+        ("production", {"certificate_identity": "https://github.com/acme/x.yml@refs/heads/main$"},
+         "--certificate-identity must be anchored"),
+        ("production", {"argocd_server": "https://argocd.acme.io", **IDENTITY},
+         "--argocd-token is needed with --argocd-server"),
     ],
-)
+)  # fmt: skip
 async def test_arguments_are_checked_before_anything_runs(
     engine: FakeEngine, pipeline: Any, env: str, kwargs: dict[str, Any], message: str
 ) -> None:
@@ -183,14 +372,11 @@ async def test_arguments_are_checked_before_anything_runs(
     assert queried(engine) == []
 
 
-async def test_a_short_wait_and_two_signers_are_refused(engine: FakeEngine, pipeline: Any) -> None:
-    """--wait-seconds below one poll, or a key and a token at once, fail before anything."""
+async def test_a_short_wait_is_refused(engine: FakeEngine, pipeline: Any) -> None:
+    """--wait-seconds below one poll fails before anything."""
     token = {"argocd_token": dag.secret("env://COSIGN_KEY")}
     with pytest.raises(ArgumentError, match="--wait-seconds must be at least 10"):
         await deploy(pipeline, "staging", image=NEW, **ARGO, **token, wait_seconds=5)
-    keys = {"private_key": dag.secret("env://COSIGN_KEY"), "oidc_token": dag.secret("env://X")}
-    with pytest.raises(ArgumentError, match="--private-key and --oidc-token are exclusive"):
-        await deploy(pipeline, "staging", address="ghcr.io/acme/hello-api", **keys)
     assert queried(engine) == []
 
 
@@ -206,25 +392,12 @@ async def test_production_to_a_non_github_remote_fails_before_pushing(
     assert branches(remote) == ["refs/heads/main"]
 
 
-async def test_staging_publish_is_stamped_with_revision_and_version(
-    engine: FakeEngine, pipeline: Any
-) -> None:
-    """A staging deploy that builds passes --revision and --version to the image it publishes."""
-    script(engine)
-    script_reports(engine, CLEAN)
-    await deploy(pipeline, "staging", address="ghcr.io/acme/hello-api", revision="abc123",
-                 version="1.4.0")  # fmt: skip
-    (build,) = {c.render(): c for c in engine.calls if c.field == "dockerBuild"}.values()
-    stamped = {a["name"]: a["value"] for a in build.args["buildArgs"]}
-    assert stamped["GIT_SHA"] == "abc123"
-    assert stamped["VERSION"] == "1.4.0"
-
-
 async def test_the_token_never_reaches_a_request(engine: FakeEngine, pipeline: Any) -> None:
     """Tokens travel as secret IDs: no canary and no plaintext read in any request."""
     script(engine)
-    await deploy(pipeline, "staging", image=NEW)
-    await deploy(pipeline, "production", certificate_identity="https://github.com/acme/.*")
+    await deploy(pipeline, "staging", address=TAG, password=dag.secret("env://REGISTRY_TOKEN"),
+                 username="me")  # fmt: skip
+    await deploy(pipeline, "production", **IDENTITY)
     assert engine.called("plaintext") == []
     assert not any(canary in engine.bodies() for canary in CANARIES.values())
 

@@ -1,11 +1,15 @@
 """The deploy workflow's triggers, gates and secrets (linting and thinness are checked
 for every workflow in test_pipeline_workflow.py)."""
 
+import re
+import shutil
+import subprocess
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.conftest import missing
 from tests.pipeline.tools import ROOT
 
 WORKFLOW = ROOT / ".github" / "workflows" / "deploy.yml"
@@ -55,11 +59,60 @@ def test_production_is_manual_behind_a_protected_environment() -> None:
 
 
 def test_permissions_are_least_privilege() -> None:
-    """Nothing by default; each job names what it writes; only staging may sign."""
+    """Nothing by default; nothing is built or signed here: no OIDC token, packages read-only."""
     jobs = _workflow()["jobs"]
     assert _workflow()["permissions"] == {}
-    assert jobs["staging"]["permissions"]["id-token"] == "write"
-    assert "id-token" not in jobs["production"]["permissions"]
-    assert jobs["production"]["permissions"]["pull-requests"] == "write"
-    assert "pull-requests" not in jobs["staging"]["permissions"]
+    assert jobs["staging"]["permissions"] == {"contents": "write", "packages": "read"}
+    assert jobs["production"]["permissions"] == {
+        "contents": "write", "pull-requests": "write", "packages": "read"
+    }  # fmt: skip
     assert _workflow()["concurrency"]["cancel-in-progress"] is False
+
+
+def _expanded(job: str) -> list[str]:
+    """The deploy call's words as the action's bash expands them (runner variables set)."""
+    if shutil.which("bash") is None:
+        missing("bash is needed to expand the workflow's call")
+    env = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/hello",
+           "SOURCE_SHA": "a" * 40, "GITHUB_ACTOR": "bot", "PATH": "/usr/bin:/bin"}  # fmt: skip
+    script = f'for word in {_deploy_step(job)["with"]["call"]}; do printf "%s\\n" "$word"; done'
+    done = subprocess.run(
+        ["bash", "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.splitlines()
+
+
+def _flag(job: str, name: str) -> str:
+    (value,) = [w.split("=", 1)[1] for w in _expanded(job) if w.startswith(f"--{name}=")]
+    return value
+
+
+@pytest.mark.parametrize("job", ["staging", "production"])
+def test_only_ci_on_main_is_trusted(job: str) -> None:
+    """The identity is anchored and ends with @refs/heads/main$: ci.yml on main, no other ref."""
+    identity = _flag(job, "certificate-identity")
+    assert identity.startswith("^")
+    assert identity.endswith("@refs/heads/main$")
+    assert _flag(job, "certificate-oidc-issuer") == "https://token.actions.githubusercontent.com"
+    workflows = "https://github.com/acme/hello/.github/workflows"
+    assert re.fullmatch(identity, f"{workflows}/ci.yml@refs/heads/main")
+    others = ["ci.yml@refs/heads/evil", "ci.yml@refs/tags/v1", "ci.yml@refs/heads/main-x",
+              "deploy.yml@refs/heads/main", "ci.yml@refs/pull/1/merge"]  # fmt: skip
+    for other in [f"{workflows}/{o}" for o in others] + [f"x{workflows}/ci.yml@refs/heads/main"]:
+        assert not re.fullmatch(identity, other), other
+        assert not re.search(identity, other), other
+
+
+def test_staging_promotes_cis_tag_for_the_same_commit() -> None:
+    """No build, no signing: the tag ci pushed for this commit, and that commit as revision."""
+    words = _expanded("staging")
+    assert _flag("staging", "address") == "ghcr.io/acme/hello:" + "a" * 40
+    assert _flag("staging", "revision") == "a" * 40
+    assert not any(w.startswith(("--oidc-token", "--private-key", "--image")) for w in words)
+
+
+@pytest.mark.parametrize("job", ["staging", "production"])
+def test_each_job_notifies_and_checks_argo_cd(job: str) -> None:
+    """Both post to the webhook (a secret) and ask Argo CD (production: is staging healthy)."""
+    assert _flag(job, "webhook") == "env://SLACK_WEBHOOK_URL"
+    assert _flag(job, "argocd-token") == "env://ARGOCD_TOKEN"

@@ -71,17 +71,32 @@ RequestSeconds = Annotated[int, Doc("Seconds per request.")]
 Repository = Annotated[str, Doc("HTTPS Git URL of the repository Argo CD follows.")]
 Token = Annotated[dagger.Secret, Doc("Token that may push and open pull requests.")]
 DeployImage = Annotated[
-    str, Doc("Staging: name@sha256:... to deploy; empty: build and publish to --address.")
+    str, Doc("Staging: name@sha256:... to deploy; empty: the digest --address names now.")
 ]
-PublishTo = Annotated[str, Doc("Staging without --image: where to publish the image.")]
+PublishTo = Annotated[
+    str,
+    Doc("Staging without --image: the tag `ci` published (ghcr.io/org/api:SHA), resolved to"
+        " its digest in the registry; nothing is built."),
+]  # fmt: skip
 Branch = Annotated[str, Doc("Branch Argo CD follows.")]
 SourceRevision = Annotated[
-    str, Doc("Revision named in the commit and stamped on a published image; empty: the source's.")
+    str, Doc("Commit the image must have been built from (its revision label); empty: any.")
 ]
-Wait = Annotated[bool, Doc("Staging: follow Argo CD; revert when Degraded.")]
-ArgoServer = Annotated[str, Doc("Argo CD https:// URL (with --wait).")]
-ArgoToken = Annotated[dagger.Secret | None, Doc("Argo CD API token (with --wait).")]
+Wait = Annotated[bool, Doc("Staging: follow Argo CD until it lands the commit; revert a failure.")]
+ArgoServer = Annotated[
+    str, Doc("Argo CD https:// URL: staging with --wait; production: check staging runs it.")
+]
+ArgoToken = Annotated[dagger.Secret | None, Doc("Argo CD API token (with --argocd-server).")]
 WaitSeconds = Annotated[int, Doc("Seconds --wait allows the rollout.")]
+Rollback = Annotated[
+    bool,
+    Doc("Allow moving the environment to a source revision that is not a descendant of the"
+        " one it runs (a deliberate rollback)."),
+]  # fmt: skip
+DeployWebhook = Annotated[
+    dagger.Secret | None,
+    Doc("Webhook URL (e.g. Slack) told when the environment changes, fails or is reverted."),
+]
 
 # The constructor's trust settings (every signing and scanning function uses them)
 RekorUrl = Annotated[

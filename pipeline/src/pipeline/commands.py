@@ -198,6 +198,16 @@ def crane_manifest(image: str) -> list[str]:
     return ["crane", "manifest", require_digest(image)]
 
 
+def crane_digest(tag: str) -> list[str]:
+    """Print the digest a tag names in the registry now (what `ci` pushed to it)."""
+    return ["crane", "digest", tag]
+
+
+def crane_config(image: str) -> list[str]:
+    """Print the image configuration (its labels) of one platform's image, by digest."""
+    return ["crane", "config", require_digest(image)]
+
+
 def with_registry_login(command: list[str]) -> list[str]:
     """Wrap a command in a registry login from $REGISTRY/$REGISTRY_USER/$REGISTRY_PASSWORD.
 

@@ -30,6 +30,13 @@ class ManifestError(PipelineError):
 
 ENVIRONMENTS = tuple(e.value for e in Environment)
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+COMMIT = re.compile(r"[0-9a-f]{7,40}")
+# The trailers `deploy` writes: what runs after the commit, and which run made it.
+RUNNING = re.compile(r"^Source revision: ([0-9a-f]{7,40})[ \t]*$", re.MULTILINE)
+REVERTS = re.compile(r"This reverts commit ([0-9a-f]{40})")
+DEPLOY_ID = "Deploy-Id"
+# `git log` records: the commit, then its message, then a record separator.
+RECORD = "\x1e"
 CLONE = "/repo"
 IDENTITY = ["-c", "user.name=hello-api deploy", "-c", "user.email=deploy@hello-api.invalid"]
 # git runs the helper in its shell: printf is a builtin, so the token is in no argv.
@@ -60,6 +67,11 @@ def overlay(env: Environment | str) -> str:
 def is_digest(digest: str) -> bool:
     """True for sha256: and 64 lower-case hex digits."""
     return DIGEST.fullmatch(digest) is not None
+
+
+def is_commit(revision: str) -> bool:
+    """True for an abbreviated or full commit id (7 to 40 lower-case hex digits)."""
+    return COMMIT.fullmatch(revision) is not None
 
 
 def split_ref(ref: str, argument: str = "image") -> tuple[str, str]:
@@ -109,10 +121,16 @@ def edit(text: str, ref: str) -> str | None:
     return None if read_image(text) == (repository, digest) else set_image(text, repository, digest)
 
 
-def commit_message(env: str, ref: str, revision: str) -> str:
-    """Names the environment, the digest and the revision it was built from."""
+def commit_message(env: str, ref: str, revision: str, deploy_id: str = "") -> str:
+    """Names the environment, the digest, the revision it was built from and this run.
+
+    `Deploy-Id` is unique to one run: after a rebase, it finds our commit (not HEAD,
+    which may be someone else's when ours became empty).
+    """
     repository, digest = split_ref(ref)
-    return f"deploy({env}): {digest}\n\nImage: {repository}@{digest}\nSource revision: {revision}\n"
+    message = f"deploy({env}): {digest}\n\nImage: {repository}@{digest}\n"
+    message += f"Source revision: {revision}\n"
+    return message + (f"{DEPLOY_ID}: {deploy_id}\n" if deploy_id else "")
 
 
 def clone(url: str, branch: str, dest: str = CLONE) -> list[str]:
@@ -126,8 +144,75 @@ def commit(path: str, message: str) -> list[list[str]]:
 
 
 def head() -> list[str]:
-    """The commit checked out (the deploy commit once pushed: rebases rewrite it)."""
+    """The commit checked out."""
     return ["git", "rev-parse", "HEAD"]
+
+
+def ours(deploy_id: str) -> list[str]:
+    """Print the commit carrying this run's Deploy-Id on HEAD's history (empty: none).
+
+    A rebase rewrites our commit, or drops it when someone pushed the same change first.
+    """
+    grep = f"--grep=^{DEPLOY_ID}: {deploy_id}$"
+    return ["git", "log", "-1", "--format=%H", "--extended-regexp", grep, "HEAD"]
+
+
+def overlay_log(env: str) -> list[str]:
+    """Print every commit that changed an overlay, newest first: id, message, separator."""
+    return ["git", "log", f"--format=%H%n%B{RECORD}", "--", overlay(env)]
+
+
+def running_revision(log_text: str) -> str:
+    """The source revision an overlay runs, from `overlay_log`'s output ("" when unknown).
+
+    The newest commit with a `Source revision:` that no later commit reverted (git's
+    own "This reverts commit" line, which our revert and GitHub's Revert button write).
+    """
+    reverted: set[str] = set()
+    for record in log_text.split(RECORD):
+        sha, _, message = record.strip().partition("\n")
+        reverted.update(REVERTS.findall(message))
+        found = RUNNING.search(message)
+        if sha and sha not in reverted and not REVERTS.search(message) and found:
+            return found[1]
+    return ""
+
+
+def ancestry(running: str, wanted: str) -> list[str]:
+    """Print whether `wanted` descends from `running`: descendant, diverged or unknown.
+
+    Both are source commits of this repository (the one Argo CD follows is the source
+    repository): a commit not in the clone is fetched by id first.
+    """
+    for name, value in (("running", running), ("wanted", wanted)):
+        if not is_commit(value):
+            raise ArgumentError("revision", f"must be a commit, got {name} {value!r}")
+    have = 'git cat-file -e "$1^{commit}" 2>/dev/null || git fetch -q origin "$1" 2>/dev/null'
+    script = (
+        f"have() {{ {have}; }}\n"
+        'if ! have "$1" || ! have "$2"; then echo unknown; exit 0; fi\n'
+        'if git merge-base --is-ancestor "$1" "$2"; then echo descendant; else echo diverged; fi'
+    )
+    return ["sh", "-ec", script, "ancestry", running, wanted]
+
+
+def forward_only(env: str, running: str, wanted: str, verdict: str, *, rollback: bool) -> str:
+    """Why moving `env` from `running` to `wanted` is refused; "" when it may go ahead.
+
+    Only forward: a late workflow run must not move an environment back to an older
+    commit. `--rollback` allows it on purpose; a revision already running is no move.
+    """
+    if rollback or not running or wanted.startswith(running) or running.startswith(wanted):
+        return ""
+    if verdict.strip() == "descendant":
+        return ""
+    why = {"diverged": "is not a descendant of it (older, or on another line)"}.get(
+        verdict.strip(), "cannot be compared with it (a commit is not in the repository)"
+    )
+    return (
+        f"{env} runs source revision {running[:12]}; {wanted[:12]} {why}: refused so that a"
+        " late run cannot roll it back. Pass --rollback to move it there on purpose"
+    )
 
 
 def push_retrying(branch: str, attempts: int = 5) -> list[str]:
@@ -145,9 +230,18 @@ def push_retrying(branch: str, attempts: int = 5) -> list[str]:
     return ["sh", "-ec", script]
 
 
-def new_branch(branch: str) -> list[list[str]]:
-    """Push HEAD as a new branch (production: the pull request's head)."""
-    return [["git", "push", "origin", f"HEAD:refs/heads/{branch}"]]
+def promotion_push(branch: str) -> list[list[str]]:
+    """Push HEAD as the pull request's head, replacing what a failed earlier run left there.
+
+    The branch belongs to this promotion (pr_branch), so a re-run may overwrite it, but
+    only from the state `ls-remote` saw just before (--force-with-lease with that value;
+    empty: the branch must not exist): a concurrent run's push is not lost silently.
+    """
+    script = (
+        'ref="refs/heads/$1"; seen=$(git ls-remote origin "$ref" | cut -f1)\n'
+        'git push --force-with-lease="$ref:$seen" origin "HEAD:$ref"'
+    )
+    return [["sh", "-ec", script, "promote", branch]]
 
 
 def reverted(commit_sha: str, branch: str) -> list[list[str]]:
@@ -156,7 +250,7 @@ def reverted(commit_sha: str, branch: str) -> list[list[str]]:
 
 
 def pr_branch(env: str, digest: str, revision: str) -> str:
-    """A branch name unique to the promotion."""
+    """A branch name unique to the promotion: a re-run of the same one finds it again."""
     if not is_digest(digest):
         raise ArgumentError("image", f"must name a sha256 digest, got {digest!r}")
     return f"deploy/{require_env(env)}-{digest[7:19]}-{revision[:12]}"

@@ -66,10 +66,27 @@ class Trust:
     identity: str = ""
     issuer: str = GITHUB_ISSUER
 
+    @property
+    def given(self) -> bool:
+        """True when a key or an identity was given: the caller asked for verification."""
+        return self.public_key is not None or bool(self.identity)
+
     def check(self) -> None:
         """Exactly one way to trust."""
         if (self.public_key is not None) == bool(self.identity):
             raise ArgumentError("public_key", "or --certificate-identity: give exactly one")
+
+    def check_pinned(self, branch: str) -> None:
+        """A keyless identity anchored at both ends, to a workflow run on `branch` only.
+
+        `^https://github.com/ORG/REPO/.github/workflows/ci.yml@` alone would also trust
+        a signature made by that workflow on any other branch or tag.
+        """
+        self.check()
+        end = f"@refs/heads/{branch}$"
+        if self.identity and not (self.identity.startswith("^") and self.identity.endswith(end)):
+            problem = f"must be anchored: start with ^ and end with {end} (a workflow on {branch})"
+            raise ArgumentError("certificate_identity", f"{problem}, got {self.identity!r}")
 
 
 @dataclass(frozen=True)
@@ -102,7 +119,7 @@ class Follow:
         """An https server, a token, and at least one poll's time."""
         platform_api.application_url(self.server, "any")
         if self.token is None:
-            raise ArgumentError("argocd_token", "is needed with --wait")
+            raise ArgumentError("argocd_token", "is needed with --argocd-server")
         if self.seconds < POLL_SECONDS:
             raise ArgumentError("wait_seconds", f"must be at least {POLL_SECONDS} (one poll)")
 
@@ -118,40 +135,56 @@ class DeployRequest:
     revision: str = ""
     image: str = ""
     address: str = ""
-    version: str = "dev"
     login: Login = field(default_factory=Login)
-    keys: Keys = field(default_factory=Keys)
     trust: Trust = field(default_factory=Trust)
-    follow: Follow | None = None
+    argocd: Follow | None = None
+    wait: bool = False
+    rollback: bool = False
+    webhook: dagger.Secret | None = None
+
+    @property
+    def follow(self) -> Follow | None:
+        """What `--wait` follows (staging only); None without --wait."""
+        return self.argocd if self.wait else None
 
     def check(self) -> None:
         """Raise ArgumentError naming the first flag that cannot work."""
         env = gitops.require_env(self.env)
         if not self.repository.strip():
             raise ArgumentError("repository", "must name the Git repository Argo CD follows")
+        if self.revision and not gitops.is_commit(self.revision):
+            problem = "must be a commit (7 to 40 lower-case hex digits)"
+            raise ArgumentError("revision", f"{problem}, got {self.revision!r}")
         self.login.check()
         if env == "production":
             self._check_production()
         else:
             self._check_staging()
+        if self.argocd is not None:
+            self.argocd.check()
 
     def _check_production(self) -> None:
         for name, given in (("image", self.image), ("address", self.address)):
             if given:
                 raise ArgumentError(name, "applies to staging; production promotes what it runs")
-        if self.follow is not None:
+        if self.wait:
             raise ArgumentError("wait", "applies to staging; production lands with its PR")
-        self.trust.check()
+        self.trust.check_pinned(self.branch)
         platform_api.pulls_url(self.repository)
 
     def _check_staging(self) -> None:
+        if self.image and self.address:
+            problem = "and --address are exclusive: a digest, or the tag to resolve"
+            raise ArgumentError("image", problem)
         if self.image:
             gitops.split_ref(self.image)
         elif not self.address.strip():
-            raise ArgumentError("address", "is needed when no --image is given (what to publish)")
-        self.keys.check()
-        if self.follow is not None:
-            self.follow.check()
+            problem = "or --image is needed: the tag `ci` published, or a digest"
+            raise ArgumentError("address", problem)
+        if self.trust.given:
+            self.trust.check()
+        if self.wait and self.argocd is None:
+            raise ArgumentError("argocd_server", "must be an https:// URL, got ''")
 
 
 @dataclass(frozen=True)

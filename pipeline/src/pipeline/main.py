@@ -21,6 +21,7 @@ from pipeline.arguments import (
     Created,
     DbPassword,
     DeployImage,
+    DeployWebhook,
     FulcioUrl,
     GolangImage,
     Identity,
@@ -41,6 +42,7 @@ from pipeline.arguments import (
     Repository,
     RequestSeconds,
     Revision,
+    Rollback,
     RunUrl,
     Sbom,
     Severity,
@@ -339,19 +341,20 @@ class Pipeline:
     async def deploy(
         self, env: Environment, repository: Repository, token: Token, image: DeployImage = "",
         address: PublishTo = "", username: RegistryUser = "", password: RegistryPassword = None,
-        private_key: PrivateKey = None, key_password: KeyPassword = None,
-        oidc_token: OidcToken = None, version: Version = "dev",
         branch: Branch = "main", revision: SourceRevision = "", public_key: PublicKey = None,
         certificate_identity: Identity = "", certificate_oidc_issuer: Issuer = GITHUB_ISSUER,
         wait: Wait = False, argocd_server: ArgoServer = "", argocd_token: ArgoToken = None,
-        wait_seconds: WaitSeconds = 900,
+        wait_seconds: WaitSeconds = 900, rollback: Rollback = False,
+        webhook: DeployWebhook = None,
     ) -> str:  # fmt: skip
-        """Write a digest into k8s/overlays/ENV; push it (staging) or open a PR (production)."""
+        """Put the digest `ci` made into k8s/overlays/ENV: push (staging) or a PR (production)."""
+        asked = argocd_server or wait
+        argocd = Follow(argocd_server, argocd_token, wait_seconds) if asked else None
         request = DeployRequest(
-            gitops.require_env(env), repository, token, branch, revision, image, address, version,
-            Login(username, password), Keys(private_key, key_password, oidc_token),
+            gitops.require_env(env), repository, token, branch, revision, image, address,
+            Login(username, password),
             Trust(public_key, certificate_identity, certificate_oidc_issuer),
-            Follow(argocd_server, argocd_token, wait_seconds) if wait else None,
+            argocd, wait, rollback, webhook,
         )  # fmt: skip
         return await Delivery(self.tools()).deploy(request)
 

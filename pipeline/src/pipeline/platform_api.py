@@ -28,6 +28,18 @@ def pulls_url(repository: str) -> str:
     return f"https://api.github.com/repos/{match[1]}/pulls"
 
 
+def open_pulls_url(repository: str, branch: str) -> str:
+    """The open pull requests whose head is `branch` of the repository itself."""
+    owner = pulls_url(repository).split("/repos/", 1)[1].split("/", 1)[0]
+    return f"{pulls_url(repository)}?state=open&head={owner}:{branch}"
+
+
+def existing_pr(answer: str) -> str:
+    """The web address of the first pull request listed in the API's answer ("" when none)."""
+    listed = json.loads(answer or "[]")
+    return str(listed[0].get("html_url") or "") if isinstance(listed, list) and listed else ""
+
+
 def pull_request(head: str, base: str, message: str) -> str:
     """The create-pull-request payload: the commit message's subject and body."""
     title, _, body = message.partition("\n")

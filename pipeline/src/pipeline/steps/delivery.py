@@ -1,5 +1,12 @@
-"""Deploy by GitOps (the digest into the overlay; Argo CD syncs it), follow it, smoke-test."""
+"""Deploy by GitOps (the digest into the overlay; Argo CD syncs it), follow it, smoke-test.
 
+`deploy` never builds: staging takes the digest `ci` published (a tag resolved in the
+registry, or --image), production the digest staging runs. Both verify what `ci`
+signed and attested, read the image's source revision from its label, and move an
+environment only forward in the source history (--rollback: on purpose).
+"""
+
+import secrets
 from dataclasses import dataclass
 
 import dagger
@@ -8,13 +15,11 @@ from dagger import dag
 from pipeline import gitops
 from pipeline.effects import always_run
 from pipeline.errors import DeployFailedError
-from pipeline.inputs import DeployRequest, Gate, Stamp
-from pipeline.revision import source_commit
+from pipeline.inputs import DeployRequest
 from pipeline.smoke import smoke_command
-from pipeline.steps.ci import Ci
 from pipeline.steps.follow import follow_rollout
-from pipeline.steps.repository import GitOpsRepo, head
-from pipeline.steps.signing import Signer
+from pipeline.steps.promotion import Promotion
+from pipeline.steps.repository import GitOpsRepo
 from pipeline.toolbox import Toolbox
 
 
@@ -27,46 +32,69 @@ class Delivery:
     async def deploy(self, request: DeployRequest) -> str:
         """Write a digest into k8s/overlays/ENV; push it (staging) or open a PR (production)."""
         request.check()
-        env = gitops.require_env(request.env)
-        revision = request.revision or await source_commit(self.tools.git)
+        env, checks = request.env, Promotion(self.tools, request.login)
         repo = GitOpsRepo(self.tools, request.repository, request.branch, request.token)
         clone = repo.clone()
-        if env == "production":
-            ref = await self.promotable(await repo.overlay(clone, "staging"), request)
-        else:
-            ref = request.image or await self.publish_for_staging(request, revision)
+        ref, checked = await self.candidate(request, repo, clone, checks)
         edited = gitops.edit(await repo.overlay(clone, env), ref)
         if edited is None:
             return f"{env} already runs {ref}: nothing to commit"
-        revision = revision or await head(clone)
-        message = gitops.commit_message(env, ref, revision)
+        revision = await checks.revision(ref, request.revision)
+        await self.forward_only(request, repo, clone, revision)
+        deploy_id = secrets.token_hex(8)
+        message = gitops.commit_message(env, ref, revision, deploy_id)
         clone = repo.committed(clone, env, edited, message)
         if env == "production":
             branch = gitops.pr_branch(env, gitops.split_ref(ref)[1], revision)
-            return f"pull request for {ref}: {await repo.pull_request(clone, branch, message)}"
-        clone, pushed = await repo.push(clone)
-        if request.follow is not None:
-            await follow_rollout(self.tools, repo, clone, pushed, request.follow)
-        return f"staging now runs {ref} (commit {pushed[:12]} on {request.branch})"
+            url = await repo.pull_request(clone, branch, message)
+            return f"pull request for {ref} (source {revision[:12]}; {checked}): {url}"
+        return await self.land(request, repo, clone, ref, deploy_id, checked)
 
-    async def promotable(self, staging_overlay: str, request: DeployRequest) -> str:
-        """The digest staging runs, once its cosign signature verifies; never rebuilt."""
-        ref = "@".join(gitops.read_image(staging_overlay))
-        try:
-            await Signer(self.tools, request.login).verify(ref, request.trust)
-        except dagger.QueryError as exc:
-            msg = f"production refuses {ref}: its cosign signature did not verify ({exc})"
-            raise DeployFailedError(msg) from exc
-        return ref
+    async def candidate(
+        self, request: DeployRequest, repo: GitOpsRepo, clone: dagger.Container, checks: Promotion
+    ) -> tuple[str, str]:
+        """The digest to deploy, verified when a trust is given; and what was checked."""
+        if request.env == "production":
+            ref = "@".join(gitops.read_image(await repo.overlay(clone, "staging")))
+            checked = await checks.verified(ref, request.trust, request.env)
+            return ref, f"{checked}; {await checks.staging_runs(ref, request.argocd)}"
+        ref = request.image or await checks.resolve(request.address)
+        if not request.trust.given:
+            return ref, "signature NOT verified (no --certificate-identity or --public-key)"
+        return ref, await checks.verified(ref, request.trust, request.env)
 
-    async def publish_for_staging(self, request: DeployRequest, revision: str) -> str:
-        """Build, scan and publish (stamped); signed when a key or token is given."""
-        stamp = Stamp(version=request.version, revision=revision)
-        ci = Ci(self.tools)
-        ref = await ci.publish(request.address, [], request.login, stamp, Gate())
-        if request.keys.given:
-            await Signer(self.tools, request.login).sign(ref, request.keys)
-        return ref
+    async def forward_only(
+        self, request: DeployRequest, repo: GitOpsRepo, clone: dagger.Container, revision: str
+    ) -> None:
+        """Refuse to move the environment back in the source history, unless --rollback."""
+        running = await repo.running(clone, request.env)
+        if request.rollback or not running:
+            return
+        verdict = await repo.ancestry(clone, running, revision)
+        refusal = gitops.forward_only(
+            request.env, running, revision, verdict, rollback=request.rollback
+        )
+        if refusal:
+            raise DeployFailedError(refusal)
+
+    async def land(
+        self,
+        request: DeployRequest,
+        repo: GitOpsRepo,
+        clone: dagger.Container,
+        ref: str,
+        deploy_id: str,
+        checked: str,
+    ) -> str:
+        """Push the staging commit; follow it when asked; what happened."""
+        clone, pushed = await repo.push(clone, deploy_id)
+        if not pushed:
+            return f"staging already runs {ref}: someone pushed it first; nothing of ours to follow"
+        done = f"staging now runs {ref} (commit {pushed[:12]} on {request.branch}; {checked})"
+        if request.follow is None:
+            return done
+        followed = await follow_rollout(self.tools, repo, clone, pushed, request.follow)
+        return f"{done}; {followed}" if followed else done
 
     async def smoke(self, url: str, attempts: int, request_seconds: int) -> str:
         """Check /health/live, /health/ready, a greeting and /metrics, with retries and timeouts."""

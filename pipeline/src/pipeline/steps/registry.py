@@ -6,8 +6,10 @@ import dagger
 from dagger import dag
 
 from pipeline import commands
+from pipeline.effects import always_run
 from pipeline.errors import ArgumentError
 from pipeline.inputs import Login
+from pipeline.platforms import repository
 from pipeline.steps.chain import Transform
 from pipeline.toolbox import TRUSTED_ROOT, Toolbox
 
@@ -38,14 +40,26 @@ class RegistryTools:
         self, image: str, login: Login, command: list[str], *setup: Transform
     ) -> dagger.Container:
         """`command` after `setup`, logged in to the registry of `image` (by digest)."""
-        container = self.container(image, login)
+        commands.require_digest(image)
+        return self.logged_in(commands.registry_host(image), login, command, *setup)
+
+    async def resolve(self, tag: str, login: Login) -> str:
+        """The repository@sha256:... a tag names in the registry now (no pull, no build)."""
+        host = commands.registry_host(tag)
+        answer = self.logged_in(host, login, commands.crane_digest(tag), always_run)
+        return f"{repository(tag)}@{(await answer.stdout()).strip()}"
+
+    def logged_in(
+        self, host: str, login: Login, command: list[str], *setup: Transform
+    ) -> dagger.Container:
+        """`command` after `setup`, logged in to registry `host`."""
+        container = self.container(host, login)
         for step in setup:
             container = container.with_(step)
         return container.with_exec(commands.with_registry_login(command))
 
-    def container(self, image: str, login: Login) -> dagger.Container:
-        """The tools, the trust root and the credentials for the registry of `image`."""
-        host = commands.registry_host(commands.require_digest(image))
+    def container(self, host: str, login: Login) -> dagger.Container:
+        """The tools, the trust root and the credentials for the registry `host`."""
         images, root = self.tools.images, self.tools.trusted_root
         return (
             dag.container()

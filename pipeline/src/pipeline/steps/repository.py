@@ -47,14 +47,33 @@ class GitOpsRepo:
         path = gitops.overlay(env)
         return clone.with_new_file(path, text).with_(run_all(gitops.commit(path, message)))
 
-    async def push(self, clone: dagger.Container) -> tuple[dagger.Container, str]:
-        """Push to the branch (rebasing on a race); the pushed clone and its commit."""
+    async def push(self, clone: dagger.Container, deploy_id: str) -> tuple[dagger.Container, str]:
+        """Push to the branch (rebasing on a race); the pushed clone and OUR commit in it.
+
+        Not HEAD: after a rebase our commit has a new id, and when someone pushed the same
+        change first the rebase drops it and HEAD is theirs. Then the commit is "".
+        """
         pushed = clone.with_exec(gitops.push_retrying(self.branch))
-        return pushed, await head(pushed)
+        return pushed, (await pushed.with_exec(gitops.ours(deploy_id)).stdout()).strip()
+
+    async def running(self, clone: dagger.Container, env: str) -> str:
+        """The source revision the environment runs, as its overlay's history records it."""
+        return gitops.running_revision(await clone.with_exec(gitops.overlay_log(env)).stdout())
+
+    async def ancestry(self, clone: dagger.Container, running: str, wanted: str) -> str:
+        """descendant, diverged or unknown: how `wanted` relates to `running`."""
+        return (await clone.with_exec(gitops.ancestry(running, wanted)).stdout()).strip()
 
     async def pull_request(self, clone: dagger.Container, branch: str, message: str) -> str:
-        """Push `branch` and open a pull request into the followed branch; its address."""
-        await clone.with_(run_all(gitops.new_branch(branch))).sync()
+        """Push `branch` and open a pull request into the followed branch; its address.
+
+        A re-run of the same promotion updates its branch and finds its open pull request.
+        """
+        await clone.with_(run_all(gitops.promotion_push(branch))).sync()
+        listed = platform_api.open_pulls_url(self.url, branch)
+        existing = platform_api.existing_pr(await api(self.tools, listed, self.token))
+        if existing:
+            return existing
         payload = platform_api.pull_request(branch, self.branch, message)
         answer = await api(self.tools, platform_api.pulls_url(self.url), self.token, payload)
         return platform_api.pr_url(answer)

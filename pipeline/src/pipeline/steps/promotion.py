@@ -1,0 +1,64 @@
+"""What `deploy` checks before it moves an environment: never a rebuild, only what `ci` made.
+
+The digest comes from the registry (a tag `ci` pushed) or from the staging overlay;
+its signature and SBOM attestations are verified with cosign, its source revision is
+read from its OCI label, and production also asks Argo CD whether staging runs it.
+"""
+
+from dataclasses import dataclass
+
+import dagger
+
+from pipeline import commands, gitops, promotion
+from pipeline.errors import DeployFailedError
+from pipeline.inputs import Follow, Login, Trust
+from pipeline.steps.follow import STAGING_APP, application
+from pipeline.steps.registry import RegistryTools
+from pipeline.steps.signing import Signer
+from pipeline.toolbox import Toolbox
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """Registry and Argo CD look-ups for one deploy; each fails with a DeployFailedError."""
+
+    tools: Toolbox
+    login: Login
+
+    async def resolve(self, tag: str) -> str:
+        """The digest a tag names now (`ci` published and signed it), as repository@sha256:..."""
+        try:
+            ref = await RegistryTools(self.tools).resolve(tag, self.login)
+        except dagger.QueryError as exc:
+            raise DeployFailedError(f"{tag} cannot be resolved in its registry ({exc})") from exc
+        if not gitops.is_digest(ref.rpartition("@")[2]):
+            raise DeployFailedError(f"{tag}: the registry answered no digest ({ref!r})")
+        return ref
+
+    async def verified(self, ref: str, trust: Trust, env: str) -> str:
+        """What was checked: the signature and each platform's SBOM attestation."""
+        try:
+            attested = await Signer(self.tools, self.login).verify_release(ref, trust)
+        except dagger.QueryError as exc:
+            what = "its cosign signature or SBOM attestation did not verify"
+            raise DeployFailedError(f"{env} refuses {ref}: {what} ({exc})") from exc
+        return f"signature and {len(attested)} SBOM attestation(s) verified"
+
+    async def revision(self, ref: str, asked: str) -> str:
+        """The commit the image was built from (its label), which --revision must match."""
+        tools = RegistryTools(self.tools)
+        manifest = await tools.run(ref, self.login, commands.crane_manifest(ref)).stdout()
+        first = promotion.index_images(ref, manifest)[0]
+        config = await tools.run(first, self.login, commands.crane_config(first)).stdout()
+        built_from = promotion.image_revision(ref, config)
+        return promotion.same_revision(ref, built_from, asked)
+
+    async def staging_runs(self, ref: str, argocd: Follow | None) -> str:
+        """Refuse unless Argo CD says staging runs `ref` Synced and Healthy; what was checked."""
+        if argocd is None:
+            return "staging's health NOT checked (no --argocd-server)"
+        status = await application(self.tools, argocd.server, STAGING_APP, argocd.token)  # type: ignore[arg-type]
+        problem = promotion.staging_problem(ref, status.sync, status.health, status.images)
+        if problem:
+            raise DeployFailedError(f"production refuses {ref}: {problem}")
+        return "staging runs it Synced and Healthy"
