@@ -11,7 +11,8 @@
 | repository | GitOpsRepo | clone, commit, push, pull request, revert of the overlay |
 | ci | Ci | every step composed, the summary and the evidence |
 | delivery | Delivery | deploy (staging, production), smoke |
-| follow | follow_rollout | `deploy --wait`: Argo CD followed after the push, reverted on failure |
+| follow | follow_rollout | `deploy --wait`: Argo CD followed after the push (decisions in pipeline.argocd), reverted on failure |
+| notify | post, tell | one webhook post (Slack-compatible), for ci and deploy |
 
 Decisions (commands, gates, edits, messages) are pure modules one level up.
 """
