@@ -1,0 +1,328 @@
+"""The verification policy for one digest, judged from what cosign printed (pure).
+
+`verify-policy` runs three kinds of `cosign verify*` (the commands built here) and
+hands their outcomes to `evaluate`, which checks, for that one digest:
+
+- `signature`: cosign verified a signature by the trusted key or identity;
+- `sbom`: a verified SPDX attestation (the type `ci` attaches) on each platform image;
+- `provenance`: a verified SLSA v1 provenance attestation of this module's build type;
+- `provenance-subject`: the statement's subject is this very digest (an attestation
+  copied from another image verifies as a signature, but describes something else);
+- `provenance-repository`: the provenance names the expected source repository;
+- `provenance-branch`: built from the protected branch (production only), from the
+  revision named by its own source, and from `revision` when one is expected.
+
+cosign's `verify-attestation` prints one DSSE envelope per line; its base64 payload
+is the in-toto statement whose predicate is read here.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from pipeline import commands
+from pipeline.commands import DIGEST_MARK, Sigstore
+from pipeline.errors import ArgumentError, PipelineError
+from pipeline.platforms import repository as repository_of
+from pipeline.provenance import BUILD_TYPE, PREDICATE_TYPE, https_url
+
+SBOM_TYPE = "spdxjson"
+PROVENANCE_TYPE = "slsaprovenance1"
+# The predicateType URI cosign writes for each --type.
+PREDICATE_URIS = {SBOM_TYPE: "https://spdx.dev/Document", PROVENANCE_TYPE: PREDICATE_TYPE}
+# The attestation each attestation check verifies.
+ATTESTATIONS = {"sbom": SBOM_TYPE, "provenance": PROVENANCE_TYPE}
+CHECKS = (
+    "signature",
+    "sbom",
+    "provenance",
+    "provenance-subject",
+    "provenance-repository",
+    "provenance-branch",
+)
+_PROVENANCE_CHECKS = CHECKS[3:]
+PUBLIC_SIGSTORE = Sigstore()
+
+
+class PolicyFailedError(PipelineError):
+    """The digest failed the verification policy; the message is the report."""
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What the provenance must say: who built the digest, from which branch."""
+
+    repository: str
+    """The source repository's https URL that must have built the image."""
+    branch: str = "main"
+    """The protected branch production images come from."""
+    revision: str = ""
+    """The commit the image must be built from, when the caller knows it."""
+    env: str = "production"
+    """production enforces the branch; staging accepts any branch of the repository."""
+
+    def check(self) -> None:
+        """Raise ArgumentError naming the flag that cannot express a policy."""
+        https_url(self.repository, "source_repository")
+        if not self.branch.strip() or self.branch.startswith("refs/"):
+            raise ArgumentError(
+                "branch", f"must be a branch name such as main, got {self.branch!r}"
+            )
+        if self.env not in ("staging", "production"):
+            raise ArgumentError("env", f"must be staging or production, got {self.env!r}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one cosign command did: its exit code and its output."""
+
+    exit_code: int
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def why(self) -> str:
+        """cosign's own reason for a failure: the last line it wrote."""
+        lines = [line.strip() for line in (self.stderr or self.stdout).splitlines() if line.strip()]
+        return lines[-1] if lines else f"cosign exited {self.exit_code}"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One rule of the policy and its verdict."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class PolicyReport:
+    """Every check on one digest; it passes only when all of them do."""
+
+    image: str
+    checks: tuple[Check, ...]
+
+    @property
+    def passed(self) -> bool:
+        """True when every check passed."""
+        return all(check.passed for check in self.checks)
+
+    @property
+    def failed(self) -> list[str]:
+        """The names of the failed checks, in policy order."""
+        return [check.name for check in self.checks if not check.passed]
+
+    def render(self) -> str:
+        """The short report: the verdict, then one line per check."""
+        verdict = "passed" if self.passed else f"FAILED ({', '.join(self.failed)})"
+        rows = [f"  {'ok' if c.passed else 'FAILED'} {c.name}: {c.detail}" for c in self.checks]
+        return "\n".join([f"verify-policy {verdict} for {self.image}", *rows])
+
+    def or_raise(self) -> str:
+        """The report when it passed; otherwise PolicyFailedError naming each failed check."""
+        if not self.passed:
+            raise PolicyFailedError(self.render())
+        return self.render()
+
+
+def evaluate(
+    image: str,
+    expect: Expectations,
+    signature: Outcome,
+    sboms: Mapping[str, Outcome],
+    provenance: Outcome,
+) -> PolicyReport:
+    """Judge the three cosign outcomes for `image` (its SBOMs: one per platform image)."""
+    checks = [_signature(signature), _sbom(sboms), *_provenance(image, expect, provenance)]
+    return PolicyReport(image, tuple(checks))
+
+
+def _signature(outcome: Outcome) -> Check:
+    if outcome.exit_code != 0:
+        return Check("signature", False, f"no signature by the trusted signer ({outcome.why})")
+    return Check("signature", True, "signed by the trusted signer")
+
+
+def _sbom(outcomes: Mapping[str, Outcome]) -> Check:
+    missing = [
+        f"{ref} ({outcome.why if outcome.exit_code else 'attested for another digest'})"
+        for ref, outcome in outcomes.items()
+        if outcome.exit_code != 0 or not _about(statements(outcome, SBOM_TYPE), digest_of(ref))
+    ]
+    if missing or not outcomes:
+        return Check("sbom", False, "no verified SPDX SBOM attestation for " + "; ".join(missing))
+    return Check("sbom", True, f"verified SPDX SBOM attestation on {len(outcomes)} image(s)")
+
+
+def _provenance(image: str, expect: Expectations, outcome: Outcome) -> list[Check]:
+    if outcome.exit_code != 0:
+        detail = f"no verified SLSA v1 provenance attestation ({outcome.why})"
+        return [Check("provenance", False, detail), *_unchecked("no verified provenance")]
+    ours = [s for s in statements(outcome, PROVENANCE_TYPE) if _build_type(s) == BUILD_TYPE]
+    if not ours:
+        detail = f"verified provenance, but none of build type {BUILD_TYPE}"
+        return [Check("provenance", False, detail), *_unchecked("no provenance of ours")]
+    found = Check("provenance", True, f"verified SLSA v1 provenance ({len(ours)} statement(s))")
+    mine = _about(ours, digest_of(image))
+    if not mine:
+        subjects = sorted({d for s in ours for d in _subject_digests(s)})
+        detail = f"provenance describes {', '.join(subjects)}, not {digest_of(image)}"
+        return [found, Check("provenance-subject", False, detail), *_unchecked(detail)[1:]]
+    subject = Check("provenance-subject", True, f"subject is {digest_of(image)}")
+    return [found, subject, *_source_checks(mine, expect)]
+
+
+def _unchecked(reason: str) -> list[Check]:
+    return [Check(name, False, f"not checked: {reason}") for name in _PROVENANCE_CHECKS]
+
+
+def _source_checks(candidates: list[dict[str, Any]], expect: Expectations) -> list[Check]:
+    """The repository, then the branch and revision, of the statements about this digest."""
+    wanted = normal_repository(expect.repository)
+    sources = [_source(s) for s in candidates]
+    ours = [s for s in sources if normal_repository(s.get("repository", "")) == wanted]
+    if not ours:
+        named = sorted({str(s.get("repository", "?")) for s in sources})
+        detail = f"built from {', '.join(named)}, not {expect.repository}"
+        return [Check("provenance-repository", False, detail), _branch_unchecked()]
+    repository = Check("provenance-repository", True, f"built from {expect.repository}")
+    return [repository, _branch(ours, expect)]
+
+
+def _branch_unchecked() -> Check:
+    return Check("provenance-branch", False, "not checked: not built from the repository")
+
+
+def _branch(sources: list[dict[str, Any]], expect: Expectations) -> Check:
+    ref = f"refs/heads/{expect.branch}"
+    problems = [_source_problem(s, ref, expect) for s in sources]
+    if "" in problems:
+        at = next(s for s, p in zip(sources, problems, strict=True) if not p)
+        return Check("provenance-branch", True, f"{at['ref']} at {at['revision']}")
+    return Check("provenance-branch", False, "; ".join(problems))
+
+
+def _source_problem(source: dict[str, Any], ref: str, expect: Expectations) -> str:
+    """Why one statement's source is not acceptable; "" when it is."""
+    if expect.env == "production" and source.get("ref") != ref:
+        return f"built from {source.get('ref', 'no ref')}, not the protected {ref}"
+    if not source.get("commit") or source.get("commit") != source.get("revision"):
+        return "the source commit and the resolved git dependency disagree"
+    if expect.revision and source.get("revision") != expect.revision:
+        return f"built from {source.get('revision')}, not the expected {expect.revision}"
+    return ""
+
+
+def _source(statement: dict[str, Any]) -> dict[str, Any]:
+    """externalParameters.source, plus the gitCommit of the resolved source dependency."""
+    definition = _dict(_dict(statement.get("predicate")).get("buildDefinition"))
+    source = dict(_dict(_dict(definition.get("externalParameters")).get("source")))
+    git_uri = f"git+{source.get('repository', '')}@{source.get('ref', '')}"
+    for dependency in definition.get("resolvedDependencies") or []:
+        if _dict(dependency).get("uri") == git_uri:
+            source["commit"] = _dict(dependency.get("digest")).get("gitCommit")
+    return source
+
+
+def _build_type(statement: dict[str, Any]) -> object:
+    return _dict(_dict(statement.get("predicate")).get("buildDefinition")).get("buildType")
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def statements(outcome: Outcome, kind: str) -> list[dict[str, Any]]:
+    """The in-toto statements of one predicate type in `verify-attestation` output."""
+    found = []
+    for line in outcome.stdout.splitlines():
+        statement = _payload(line)
+        if statement.get("predicateType") == PREDICATE_URIS[kind]:
+            found.append(statement)
+    return found
+
+
+def _payload(line: str) -> dict[str, Any]:
+    """The statement inside one printed DSSE envelope; {} for any other line."""
+    try:
+        envelope = json.loads(line)
+        return _dict(json.loads(base64.b64decode(_dict(envelope).get("payload", ""))))
+    except (ValueError, binascii.Error):
+        return {}
+
+
+def _subject_digests(statement: dict[str, Any]) -> list[str]:
+    subjects = statement.get("subject") or []
+    return [f"sha256:{_dict(s.get('digest')).get('sha256')}" for s in subjects if _dict(s)]
+
+
+def _about(found: list[dict[str, Any]], digest: str) -> list[dict[str, Any]]:
+    """The statements whose subject is `digest`."""
+    return [s for s in found if digest in _subject_digests(s)]
+
+
+def digest_of(image: str) -> str:
+    """The sha256:... part of a digest reference."""
+    return "sha256:" + commands.require_digest(image).split(DIGEST_MARK, 1)[1]
+
+
+def normal_repository(url: str) -> str:
+    """A repository URL compared loosely: host case, a trailing slash or .git do not matter."""
+    scheme, _, rest = str(url).strip().partition("://")
+    host, _, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}/{path.rstrip('/').removesuffix('.git')}"
+
+
+def image_digests(image: str, manifest: str) -> list[str]:
+    """The platform images an SBOM is attested to: each image of an index, or the image."""
+    document = json.loads(manifest)
+    if "manifests" not in document:
+        return [image]
+    images = [m for m in document["manifests"] if _dict(m.get("platform")).get("os") != "unknown"]
+    return [f"{repository_of(image)}@{m['digest']}" for m in images]
+
+
+def with_predicate_type(argv: list[str], kind: str) -> list[str]:
+    """A cosign attest/verify-attestation command for another predicate type.
+
+    Until pipeline.commands takes the type as an argument (requested of its owner).
+    """
+    at = argv.index("--type") + 1
+    return [*argv[:at], kind, *argv[at + 1 :]]
+
+
+def verify_command(
+    image: str,
+    check: str,
+    *,
+    key: str = "",
+    identity: str = "",
+    issuer: str = "",
+    sigstore: Sigstore = PUBLIC_SIGSTORE,
+) -> list[str]:
+    """The cosign command behind one check: `signature`, `sbom` or `provenance`."""
+    verify = partial(
+        commands.cosign_verify, image, key=key, identity=identity, issuer=issuer, sigstore=sigstore
+    )
+    if check == "signature":
+        return verify()
+    return with_predicate_type(verify(attestation=True), ATTESTATIONS[check])
+
+
+def attest_provenance_command(
+    image: str, predicate: str, *, keyless: bool, sigstore: Sigstore = PUBLIC_SIGSTORE
+) -> list[str]:
+    """Attach a provenance predicate file to an image digest as a signed attestation.
+
+    The type is given as its URI, not as `slsaprovenance1`: with the short name cosign
+    2.6.5 re-encodes the predicate through in-toto-golang, which writes the spec's
+    `invocationId` as `invocationID` (seen with the real cosign); with the URI it signs
+    our predicate as written. `verify-attestation --type slsaprovenance1` matches both.
+    """
+    argv = commands.cosign_attest(image, predicate, keyless=keyless, sigstore=sigstore)
+    return with_predicate_type(argv, PREDICATE_TYPE)
