@@ -21,6 +21,7 @@ from service.health import HealthController, Lifecycle, Readiness
 from service.observability import logging, tracing
 from service.observability.metrics import Metrics
 from service.observability.middleware import ObservabilityMiddleware
+from service.observability.policy import Policy
 from service.openapi import openapi_config
 from service.problems import EXCEPTION_HANDLERS
 from service.security import Cors, security_headers
@@ -71,16 +72,20 @@ def create_app(
     # Wrap the whole handler, as Litestar does for its own OpenTelemetry middleware,
     # so requests the router rejects (404/405) are measured and logged as well.
     app.asgi_handler = ObservabilityMiddleware(
-        app.asgi_handler,
-        metrics,
-        tracer,
-        logging.AccessLog(settings.log_level),
-        security_headers(),
-        security_headers(docs=True),
-        Cors.for_origins(settings.allowed_origins),
-        settings.body_read_timeout_seconds,
+        app.asgi_handler, metrics, tracer, logging.AccessLog(settings.log_level), _policy(settings)
     )
     return app
+
+
+def _policy(settings: Settings) -> Policy:
+    """The headers, CORS, body deadline and trace trust the middleware applies."""
+    return Policy(
+        headers=security_headers(),
+        docs_headers=security_headers(docs=True),
+        cors=Cors.for_origins(settings.allowed_origins),
+        body_timeout=settings.body_read_timeout_seconds,
+        trusted_peers=settings.trace_trusted_peers,
+    )
 
 
 def _database(state: State) -> Database:

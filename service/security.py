@@ -38,12 +38,17 @@ def security_headers(*, docs: bool = False) -> list[tuple[bytes, bytes]]:
     return [(name.encode(), value.encode()) for name, value in pairs.items()]
 
 
+VARY = (b"vary", b"origin")
+
+
 @dataclass(frozen=True)
 class Cors:
     """CORS for exactly the configured origins, with every header encoded at start-up.
 
     Litestar's CORS middleware rebuilds header objects on every response (~40 us a
     request, benchmarks/); this answers the same questions from precomputed bytes.
+    Every response varies by Origin then, a foreign origin's included (VARY): a cache
+    must not hand one origin's answer to another.
     """
 
     origins: frozenset[bytes]
@@ -73,4 +78,4 @@ class Cors:
     def _for(self, origin: bytes | None, *pairs: tuple[bytes, bytes]) -> list[tuple[bytes, bytes]]:
         if origin is None or origin not in self.origins:
             return []
-        return [(b"access-control-allow-origin", origin), *pairs, (b"vary", b"origin")]
+        return [(b"access-control-allow-origin", origin), *pairs]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ SSL_MODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
 SQLITE_DEFAULT_URL = "sqlite+aiosqlite:///./hello.db"
 QUERY_TIMEOUT_SECONDS = 10.0  # DB_QUERY_TIMEOUT_SECONDS default
 T = TypeVar("T", bound=str)
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ConfigError(ValueError):
@@ -70,6 +72,10 @@ class Settings:
     """SHUTDOWN_TIMEOUT_SECONDS: then wait at most this long for in-flight requests."""
     git_sha: str = "unknown"
     """GIT_SHA: the revision, reported by the build-info metric."""
+    trace_trusted_peers: tuple[Network, ...] = ()
+    """TRACE_TRUSTED_PEERS: comma-separated CIDRs whose incoming `traceparent` is
+    continued, sampling decision included; from anyone else it is only linked, and the
+    service's own sampler decides (no client can force 100% sampling). Empty: nobody."""
 
     @property
     def migrate_on_start(self) -> bool:
@@ -92,6 +98,7 @@ class Settings:
             shutdown_drain_seconds=_seconds(env, "SHUTDOWN_DRAIN_SECONDS", 0.0),
             shutdown_timeout_seconds=_seconds(env, "SHUTDOWN_TIMEOUT_SECONDS", 20.0),
             git_sha=env.get("GIT_SHA", "unknown") or "unknown",
+            trace_trusted_peers=_networks(env, "TRACE_TRUSTED_PEERS"),
         )
 
 
@@ -178,6 +185,18 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0 <= value <= 3600:
         raise ConfigError(f"{name} must be between 0 and 3600; got {raw!r}")
     return value
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[Network, ...]:
+    networks = []
+    for raw in env.get(name, "").split(","):
+        if not raw.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(raw.strip(), strict=False))
+        except ValueError:
+            raise ConfigError(f"{name} must list CIDRs like 10.0.0.0/8; got {raw!r}") from None
+    return tuple(networks)
 
 
 def _origins(raw: str) -> tuple[str, ...]:

@@ -10,11 +10,8 @@ and its compression builds a gzip stream even for a 27-byte body (benchmarks/).
 
 from __future__ import annotations
 
-import random
-import re
 import time
-from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
@@ -25,14 +22,18 @@ from opentelemetry.propagators.textmap import Getter
 from service.observability.context import REQUEST_IDS
 from service.observability.logging import AccessLog
 from service.observability.metrics import UNMATCHED_ROUTE, Metrics, method_label
-from service.observability.request import BodyReader
+from service.observability.policy import Policy
+from service.observability.request import (
+    REQUEST_ID_HEADER,
+    BodyReader,
+    RequestHeaders,
+    read_headers,
+)
 from service.observability.response import ResponseWriter
-from service.security import Cors
+from service.security import VARY as VARY_ORIGIN
 
-REQUEST_ID_HEADER = b"x-request-id"
 # Probes and load balancers may ask with HEAD (RFC 9110 9.3.2): answered as GET, no body.
 HEAD_AS_GET_PREFIX = "/health/"
-_SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class _ScopeHeaders(Getter[Scope]):
@@ -50,35 +51,6 @@ class _ScopeHeaders(Getter[Scope]):
 _GETTER = _ScopeHeaders()
 
 
-class RequestHeaders(NamedTuple):
-    """What the middleware needs from the request headers, found in one pass."""
-
-    request_id: bytes
-    traced: bool
-    gzip_ok: bool
-    origin: bytes | None
-    preflight: bool
-
-
-def read_headers(scope: HTTPScope) -> RequestHeaders:
-    """The caller's X-Request-ID when short and plain (else a new one), and the rest."""
-    request_id, traced, gzip_ok, origin, preflight = b"", False, False, None, False
-    for name, value in scope["headers"]:
-        if name == REQUEST_ID_HEADER and _SAFE_REQUEST_ID.match(value):
-            request_id = bytes(value)
-        elif name == b"traceparent":
-            traced = True
-        elif name == b"accept-encoding":
-            gzip_ok = b"gzip" in value
-        elif name == b"origin":
-            origin = bytes(value)
-        elif name == b"access-control-request-method":
-            preflight = scope["method"] == "OPTIONS"
-    # Not a secret, only unique: a PRNG draw avoids a getrandom syscall per request.
-    request_id = request_id or f"{random.getrandbits(128):032x}".encode()
-    return RequestHeaders(request_id, traced, gzip_ok, origin, preflight and origin is not None)
-
-
 class ObservabilityMiddleware:
     """Measure, log and trace each HTTP request; add headers (security, CORS); gzip."""
 
@@ -88,19 +60,17 @@ class ObservabilityMiddleware:
         metrics: Metrics,
         tracer: trace.Tracer | None,
         access_log: AccessLog,
-        headers: Iterable[tuple[bytes, bytes]],
-        docs_headers: Iterable[tuple[bytes, bytes]],
-        cors: Cors | None = None,
-        body_timeout: float | None = None,
+        policy: Policy,
     ) -> None:
         self.app = app
-        self.body_timeout = body_timeout
         self.metrics = metrics
         self.tracer = tracer
         self.access_log = access_log
-        self.headers = list(headers)
-        self.docs_headers = list(docs_headers)
-        self.cors = cors
+        self.policy = policy
+        self.cors = policy.cors
+        vary = [VARY_ORIGIN] if policy.cors else []  # every answer, a foreign origin's too
+        self.headers = [*policy.headers, *vary]
+        self.docs_headers = [*policy.docs_headers, *vary]
         self.active = 0  # read by the in-flight gauge at scrape time: no lock per request
         metrics.in_flight.set_function(lambda: self.active)
 
@@ -115,7 +85,7 @@ class ObservabilityMiddleware:
         if scope["method"] == "HEAD" and scope["path"].startswith(HEAD_AS_GET_PREFIX):
             app_scope = {**scope, "method": "GET"}
             response.head = True
-        span, attached = self._start_span(scope, request.traced)
+        span, attached = self._start_span(scope, request.traced) if self.tracer else (None, None)
         ids = (request.request_id.decode(), *_trace_ids(span))
         ids_token = REQUEST_IDS.set(ids)
         self.active += 1
@@ -123,7 +93,7 @@ class ObservabilityMiddleware:
             if self.cors is not None and request.preflight:
                 await response.preflight(self.cors.preflight_headers(request.origin))
             else:
-                body = BodyReader(receive, self.body_timeout, response.client_left)
+                body = BodyReader(receive, self.policy.body_timeout, response.client_left)
                 await self.app(app_scope, body.receive, response.send)
         finally:
             self.active -= 1
@@ -144,11 +114,21 @@ class ObservabilityMiddleware:
         return [*extra, *cors, (REQUEST_ID_HEADER, request.request_id)]
 
     def _start_span(self, scope: HTTPScope, traced: bool) -> tuple[Any, object]:
-        if self.tracer is None:
-            return None, None
-        parent = propagate.extract(scope, getter=_GETTER) if traced else None
+        """The server span: a child of the caller's trace only when the peer is trusted.
+
+        From anyone else an incoming `traceparent` is a link, so the trace stays findable
+        but its sampled flag cannot force this service to record (and export) the request.
+        """
+        assert self.tracer is not None  # noqa: S101  (only called with tracing on)
+        parent, links = None, None
+        if traced:
+            incoming = propagate.extract(scope, getter=_GETTER)
+            if self.policy.trusts(scope.get("client")):
+                parent = incoming
+            else:
+                links = _link_to(incoming)
         name = method_label(scope["method"])
-        span = self.tracer.start_span(name, parent, kind=trace.SpanKind.SERVER)
+        span = self.tracer.start_span(name, parent, kind=trace.SpanKind.SERVER, links=links)
         request_context = trace.set_span_in_context(span, parent)
         if not span.is_recording():
             request_context = _untraced(request_context)
@@ -162,6 +142,11 @@ class ObservabilityMiddleware:
         if ids[1] is not None:
             fields |= {"trace_id": ids[1], "span_id": ids[2]}
         self.access_log.request(fields, idle=self.active == 0)
+
+
+def _link_to(incoming: context.Context) -> list[trace.Link] | None:
+    caller = trace.get_current_span(incoming).get_span_context()
+    return [trace.Link(caller)] if caller.is_valid else None
 
 
 def _untraced(request_context: context.Context) -> context.Context:

@@ -1,4 +1,5 @@
-"""The request side of the middleware: a deadline for the body, and a client that left.
+"""The request side of the middleware: its headers read in one pass, a deadline for
+the body, and a client that left.
 
 A body shorter than its Content-Length would hold a worker task until the client gives
 up; past BODY_READ_TIMEOUT_SECONDS the request gets a 408 problem and the task is freed.
@@ -10,12 +11,47 @@ request") in the log and the metrics instead, and kept out of the 5xx rate.
 from __future__ import annotations
 
 import asyncio
+import random
+import re
 from collections.abc import Callable
+from typing import NamedTuple
 
 from litestar.exceptions import HTTPException
-from litestar.types import Receive, ReceiveMessage
+from litestar.types import HTTPScope, Receive, ReceiveMessage
 
-CLIENT_CLOSED_REQUEST = 499
+from service.observability.response import accepts_gzip
+
+REQUEST_ID_HEADER = b"x-request-id"
+_SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestHeaders(NamedTuple):
+    """What the middleware needs from the request headers, found in one pass."""
+
+    request_id: bytes
+    traced: bool
+    gzip_ok: bool
+    origin: bytes | None
+    preflight: bool
+
+
+def read_headers(scope: HTTPScope) -> RequestHeaders:
+    """The caller's X-Request-ID when short and plain (else a new one), and the rest."""
+    request_id, traced, gzip_ok, origin, preflight = b"", False, False, None, False
+    for name, value in scope["headers"]:
+        if name == REQUEST_ID_HEADER and _SAFE_REQUEST_ID.match(value):
+            request_id = bytes(value)
+        elif name == b"traceparent":
+            traced = True
+        elif name == b"accept-encoding":
+            gzip_ok = accepts_gzip(value)
+        elif name == b"origin":
+            origin = bytes(value)
+        elif name == b"access-control-request-method":
+            preflight = scope["method"] == "OPTIONS"
+    # Not a secret, only unique: a PRNG draw avoids a getrandom syscall per request.
+    request_id = request_id or f"{random.getrandbits(128):032x}".encode()
+    return RequestHeaders(request_id, traced, gzip_ok, origin, preflight and origin is not None)
 
 
 class BodyReader:

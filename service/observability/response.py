@@ -1,4 +1,10 @@
-"""The response side of the middleware: extra headers, the status, gzip for large bodies."""
+"""The response side of the middleware: extra headers, the status, gzip for large bodies.
+
+Content negotiation follows RFC 9110 12.5.3: gzip only when Accept-Encoding gives gzip
+(or `*`, when gzip is not named) a weight above 0, so `gzip;q=0` gets identity; every
+response that *could* be compressed says `Vary: Accept-Encoding`, compressed or not, so
+a cache keeps the two versions apart.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,9 @@ from typing import Any
 
 from litestar.types import Message, Send
 
-from service.observability.request import CLIENT_CLOSED_REQUEST
-
+CLIENT_CLOSED_REQUEST = 499  # nginx's "client closed request": the client left first
 COMPRESSION_MIN_BYTES = 1024
+VARY = (b"vary", b"accept-encoding")
 GZIP_LEVEL = 6  # level 9 costs far more time for ~1% smaller bodies
 
 
@@ -44,8 +50,9 @@ class ResponseWriter:
             self.started = True
             self.status = message["status"]
             own = message.get("headers", ())
-            message["headers"] = [*own, *self._headers]
-            if self._gzip_ok and not self.head and _compressible(own):
+            compressible = not self.head and _compressible(own)
+            message["headers"] = [*own, *self._headers, *((VARY,) if compressible else ())]
+            if self._gzip_ok and compressible:
                 self._start = message  # held until the whole body is here
                 return
         elif message["type"] == "http.response.body" and self._start is not None:
@@ -70,10 +77,34 @@ class ResponseWriter:
             *kept,
             (b"content-encoding", b"gzip"),
             (b"content-length", str(len(body)).encode()),
-            (b"vary", b"accept-encoding"),
         ]
         await self._send(self._start)
         await self._send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def accepts_gzip(accept_encoding: bytes) -> bool:
+    """Whether an Accept-Encoding value gives gzip (x-gzip, or `*`) a weight above 0."""
+    star = False
+    for item in accept_encoding.split(b","):
+        coding, _, parameters = item.partition(b";")
+        coding = coding.strip().lower()
+        if coding in (b"gzip", b"x-gzip"):
+            return _weight(parameters) > 0
+        if coding == b"*":
+            star = _weight(parameters) > 0
+    return star
+
+
+def _weight(parameters: bytes) -> float:
+    """The q parameter (RFC 9110 12.4.2): 1 when absent, 0 when unreadable."""
+    for parameter in parameters.split(b";"):
+        name, _, value = parameter.partition(b"=")
+        if name.strip().lower() == b"q":
+            try:
+                return float(value.strip())
+            except ValueError:
+                return 0.0
+    return 1.0
 
 
 def _compressible(headers: Iterable[tuple[bytes, bytes]]) -> bool:

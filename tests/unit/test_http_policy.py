@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from service.app import create_app
+from service.observability.response import accepts_gzip
 from service.security import HELMET_HEADERS
 from service.settings import Settings
 
@@ -83,6 +85,54 @@ def test_large_bodies_are_gzipped_small_ones_are_not(client: Client) -> None:
     accept = {"Accept-Encoding": "gzip"}
     assert client.get("/schema/openapi.json", headers=accept).headers["content-encoding"] == "gzip"
     assert "content-encoding" not in client.get("/health/live", headers=accept).headers
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "gzip"),
+    [
+        ("gzip", True),
+        ("br, gzip;q=0.5", True),
+        ("*", True),
+        ("gzip;q=0", False),
+        ("GZIP; Q=0.000", False),
+        ("*;q=0", False),
+        ("gzip;q=0, *", False),  # named: the wildcard does not bring it back
+        ("br, *;q=0.1", True),
+        ("identity", False),
+        ("gzip;q=nonsense", False),
+    ],
+)
+def test_accept_encoding_is_read_by_its_weights(accept_encoding: str, gzip: bool) -> None:
+    """RFC 9110 12.5.3: gzip only with a weight above 0, `*` only when gzip is unnamed."""
+    assert accepts_gzip(accept_encoding.encode()) is gzip
+
+
+def test_gzip_with_weight_0_gets_identity(client: Client) -> None:
+    """`Accept-Encoding: gzip;q=0` refuses gzip: the large body comes uncompressed."""
+    response = client.get("/schema/openapi.json", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in response.headers
+    assert response.json()["openapi"]
+
+
+def test_compressible_bodies_vary_by_accept_encoding_compressed_or_not(client: Client) -> None:
+    """A cache must keep the gzip and the identity versions apart: Vary on both."""
+    for accept in ("gzip", "identity"):
+        response = client.get("/schema/openapi.json", headers={"Accept-Encoding": accept})
+        assert response.headers.get_list("vary") == ["accept-encoding"], accept
+
+
+def test_with_cors_every_answer_varies_by_origin(tmp_path: Path) -> None:
+    """Allowed origin, foreign origin, no origin, a foreign preflight: all say Vary: Origin,
+    so a cache never serves one origin's answer to another."""
+    preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    with _cors_client(tmp_path, "https://app.example") as cors_client:
+        answers = [
+            cors_client.get("/health/live", headers={"Origin": "https://app.example"}),
+            cors_client.get("/health/live", headers={"Origin": "https://evil.example"}),
+            cors_client.get("/health/live"),
+            cors_client.options("/api/v1/greetings", headers=preflight),
+        ]
+    assert [answer.headers.get_list("vary") for answer in answers] == [["origin"]] * 4
 
 
 def test_oversized_bodies_are_413_before_parsing(client: Client) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -18,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from service.app import create_app
 from service.observability import logging, tracing
 from service.settings import Settings
+from tests.unit.peer import from_peer
 
 Client = TestClient[Litestar]
 
@@ -157,20 +160,62 @@ def test_a_request_span_parents_the_database_spans(
     assert all(db.parent.span_id == server.context.span_id for db in found["CLIENT"])
 
 
-def test_an_incoming_traceparent_continues_the_trace(
-    capfd: pytest.CaptureFixture[str], spans: tuple[Client, InMemorySpanExporter]
+TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
+SAMPLED_PARENT = {"traceparent": f"00-{TRACE_ID}-b7ad6b7169203331-01"}
+
+
+@contextmanager
+def traced_from(
+    tmp_path: Path, peer: str, trusted: str = "10.0.0.0/8"
+) -> Iterator[tuple[Client, InMemorySpanExporter]]:
+    """The app with tracing into memory, TRACE_TRUSTED_PEERS=`trusted`, reached from `peer`
+    (the test client has no address of its own: a shim sets the ASGI scope's client)."""
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hello.db'}"}
+    exporter = InMemorySpanExporter()
+    provider = tracing.provider(SimpleSpanProcessor(exporter))
+    settings = Settings.from_env(env | {"TRACE_TRUSTED_PEERS": trusted})
+    app = from_peer(create_app(settings, tracer_provider=provider), peer)
+    with TestClient(app) as client:
+        yield client, exporter
+
+
+def test_a_trusted_peer_s_traceparent_continues_the_trace(
+    capfd: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """W3C traceparent from the caller becomes the parent; the log line carries its ids."""
-    client, exporter = spans
-    trace_id = "0af7651916cd43dd8448eb211c80319c"
-    headers = {"traceparent": f"00-{trace_id}-b7ad6b7169203331-01"}
-    capfd.readouterr()
-    client.get("/health/live", headers=headers)
-    (server,) = by_kind(exporter)["SERVER"][-1:]
-    assert format(server.context.trace_id, "032x") == trace_id
+    """From a peer inside TRACE_TRUSTED_PEERS, W3C traceparent becomes the parent; the
+    log line carries its ids."""
+    with traced_from(tmp_path, "10.1.2.3") as (client, exporter):
+        capfd.readouterr()
+        client.get("/health/live", headers=SAMPLED_PARENT)
+        (server,) = by_kind(exporter)["SERVER"][-1:]
+    assert format(server.context.trace_id, "032x") == TRACE_ID
     assert [line["trace_id"] for line in json_lines(capfd) if line["event"] == "request"] == [
-        trace_id
+        TRACE_ID
     ]
+
+
+def test_an_outside_peer_cannot_force_sampling(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A sampled traceparent from outside the trusted CIDRs: the service's own sampler
+    decides (here: never for a new trace), so nothing is recorded."""
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_always_off")
+    with traced_from(tmp_path, "203.0.113.9") as (client, exporter):
+        client.get("/health/live", headers=SAMPLED_PARENT)
+        assert exporter.get_finished_spans() == ()
+    with traced_from(tmp_path, "10.9.9.9") as (client, exporter):
+        client.get("/health/live", headers=SAMPLED_PARENT)  # trusted: the caller decides
+        assert len(by_kind(exporter)["SERVER"]) == 1
+
+
+def test_an_outside_peer_s_trace_is_linked_not_continued(tmp_path: Path) -> None:
+    """Sampled by the service's own choice, the span starts a new trace that links to the
+    caller's, so the two can still be found together."""
+    with traced_from(tmp_path, "203.0.113.9", trusted="") as (client, exporter):
+        client.get("/health/live", headers=SAMPLED_PARENT)
+        (server,) = by_kind(exporter)["SERVER"]
+    assert format(server.context.trace_id, "032x") != TRACE_ID
+    assert [format(link.context.trace_id, "032x") for link in server.links] == [TRACE_ID]
 
 
 def test_tracing_is_off_without_an_endpoint() -> None:

@@ -74,6 +74,8 @@ def test_plain_postgres_urls_get_the_async_driver(scheme: str) -> None:
         ({"DATABASE_URL": "::not a url::"}, "DATABASE_URL"),
         ({"SHUTDOWN_TIMEOUT_SECONDS": "-1"}, "SHUTDOWN_TIMEOUT_SECONDS"),
         ({"SHUTDOWN_DRAIN_SECONDS": "soon"}, "SHUTDOWN_DRAIN_SECONDS"),
+        ({"BODY_READ_TIMEOUT_SECONDS": "-2"}, "BODY_READ_TIMEOUT_SECONDS"),
+        ({"TRACE_TRUSTED_PEERS": "10.0.0.0/8, the office"}, "TRACE_TRUSTED_PEERS"),
     ],
 )
 def test_bad_values_are_refused_by_name(env: dict[str, str], named: str) -> None:
@@ -88,3 +90,19 @@ def test_origins_and_ssl_aliases_are_parsed() -> None:
     settings = Settings.from_env(env | {"DB_SSL": "true"})
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
     assert settings.database.ssl == "require"
+
+
+def test_trusted_trace_peers_and_the_body_timeout_are_parsed() -> None:
+    """TRACE_TRUSTED_PEERS is a CIDR list (a bare address is a /32); 0 s: no body deadline."""
+    env = {
+        "TRACE_TRUSTED_PEERS": "10.0.0.0/8, 192.168.1.7,fd00::/8",
+        "BODY_READ_TIMEOUT_SECONDS": "0",
+    }
+    settings = Settings.from_env(env)
+    assert [str(net) for net in settings.trace_trusted_peers] == [
+        "10.0.0.0/8",
+        "192.168.1.7/32",
+        "fd00::/8",
+    ]
+    assert settings.body_read_timeout_seconds is None
+    assert Settings.from_env({}).trace_trusted_peers == ()
