@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from dagger import dag
+from graphql import GraphQLError
 from pipeline.errors import ArgumentError, DeployFailedError
 
 from pipeline import gitops, images
@@ -429,3 +430,87 @@ def test_the_git_image_is_a_pinned_constructor_argument(registered: dict[str, An
         == f'"{images.GIT}"'
     )
     assert Path(ROOT / "pipeline/src/pipeline/images.py").read_text().count("alpine/git:v") == 1
+
+
+# --- notifications: one message per change, failure or revert ---------------------------
+HOOK = {"webhook": "env://COSIGN_KEY"}
+
+
+def posts(engine: FakeEngine) -> list[str]:
+    """The bodies of the webhook posts sent, in order (each chain recorded once)."""
+    leaves = {
+        c.render(): c for c in engine.calls if c.field == "sync" and "$WEBHOOK_URL" in last_exec(c)
+    }
+    return [
+        json.loads(next(f for f in c.find("withNewFile") if f.args["path"] == "/message.json")
+                   .args["contents"])["text"]
+        for c in leaves.values()
+    ]  # fmt: skip
+
+
+async def notify_deploy(pipeline: Any, env: str, **kwargs: Any) -> str:
+    """deploy with a webhook secret."""
+    return await deploy(pipeline, env, webhook=dag.secret("env://COSIGN_KEY"), **kwargs)
+
+
+async def test_a_staging_change_is_posted_once(engine: FakeEngine, pipeline: Any) -> None:
+    """The digest, the revision it was built from and the commit; the URL only as a secret."""
+    script(engine)
+    await notify_deploy(pipeline, "staging", image=NEW)
+    assert posts(engine) == [f"deploy staging: {NEW} (built from {BUILT_FROM[:12]}) - commit "
+                             f"{HEAD[:12]} on main"]  # fmt: skip
+    post = engine.leaf_where(lambda c: "$WEBHOOK_URL" in last_exec(c))
+    assert "WEBHOOK_URL" in secret_vars(post)
+    assert post.seq > pushes(engine)[-1].seq
+
+
+async def test_a_production_pull_request_is_posted(engine: FakeEngine, pipeline: Any) -> None:
+    """Production's message names the pull request."""
+    script(engine)
+    await notify_deploy(pipeline, "production", **IDENTITY)
+    (text,) = posts(engine)
+    assert text.startswith(f"deploy production: {STAGED}")
+    assert text.endswith(PULL)
+
+
+async def test_a_failure_is_posted_once(engine: FakeEngine, pipeline: Any) -> None:
+    """A refused promotion posts FAILED with why, then fails."""
+    script(engine, answers={"cosign verify": Exception("no matching signatures")})
+    with pytest.raises(DeployFailedError):
+        await notify_deploy(pipeline, "production", **IDENTITY)
+    (text,) = posts(engine)
+    assert text.startswith(f"deploy production FAILED for {STAGED}: production refuses")
+
+
+async def test_a_revert_is_posted_as_such(engine: FakeEngine, pipeline: Any) -> None:
+    """A failed rollout that was reverted posts REVERTED with the commit."""
+    script(engine, answers={"applications": application(NEW, health="Degraded")})
+    with pytest.raises(DeployFailedError, match="reverted"):
+        await notify_deploy(pipeline, "staging", image=NEW, wait=True, wait_seconds=10,
+                            argocd_server="https://argocd.acme.io",
+                            argocd_token=dag.secret("env://COSIGN_KEY"))  # fmt: skip
+    (text,) = posts(engine)
+    assert text.startswith(f"deploy staging REVERTED {HEAD[:12]} ({NEW})")
+
+
+async def test_nothing_to_do_posts_nothing(engine: FakeEngine, pipeline: Any) -> None:
+    """No change, no message; an argument error posts nothing either (nothing ran)."""
+    script(engine)
+    await notify_deploy(pipeline, "staging", image=STAGED)
+    with pytest.raises(ArgumentError):
+        await notify_deploy(pipeline, "staging")
+    assert posts(engine) == []
+
+
+async def test_a_webhook_that_is_down_does_not_undo_the_deploy(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """The post fails: the deploy still succeeds and says the webhook failed."""
+    script(engine)
+    failed = {"_type": "EXEC_ERROR", "cmd": ["sh"], "exitCode": 22, "stdout": "",
+              "stderr": "curl: (22) The requested URL returned error: 500"}  # fmt: skip
+    engine.answer(lambda c: c.field == "sync" and "$WEBHOOK_URL" in last_exec(c),
+                  GraphQLError("exit code: 22", extensions=failed))  # fmt: skip
+    said = await notify_deploy(pipeline, "staging", image=NEW)
+    assert "staging now runs" in said
+    assert "the webhook post failed" in said

@@ -12,15 +12,24 @@ from dataclasses import dataclass
 import dagger
 from dagger import dag
 
-from pipeline import gitops
+from pipeline import gitops, notices
 from pipeline.effects import always_run
-from pipeline.errors import DeployFailedError
+from pipeline.errors import DeployFailedError, PipelineError
 from pipeline.inputs import DeployRequest
 from pipeline.smoke import smoke_command
 from pipeline.steps.follow import follow_rollout
+from pipeline.steps.notify import tell
 from pipeline.steps.promotion import Promotion
 from pipeline.steps.repository import GitOpsRepo
+from pipeline.summary import failure_detail
 from pipeline.toolbox import Toolbox
+
+
+@dataclass
+class Progress:
+    """How far a deploy got, for the one message a failure posts."""
+
+    ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -30,15 +39,35 @@ class Delivery:
     tools: Toolbox
 
     async def deploy(self, request: DeployRequest) -> str:
-        """Write a digest into k8s/overlays/ENV; push it (staging) or open a PR (production)."""
+        """Write a digest into k8s/overlays/ENV; push it (staging) or open a PR (production).
+
+        One webhook message when the environment changed, failed or was reverted; a
+        webhook that is down is said in the result, it never undoes what landed.
+        """
         request.check()
+        progress = Progress()
+        try:
+            said, change = await self.deploy_checked(request, progress)
+        except (PipelineError, dagger.DaggerError) as exc:
+            reverted = str(getattr(exc, "reverted", ""))
+            text = notices.outcome(request.env, progress.ref, failure_detail(exc), reverted)
+            told = await tell(self.tools, request.webhook, text)
+            if told:
+                raise DeployFailedError(f"{failure_detail(exc)} ({told})") from exc
+            raise
+        told = await tell(self.tools, request.webhook, change) if change else ""
+        return f"{said} ({told})" if told else said
+
+    async def deploy_checked(self, request: DeployRequest, progress: Progress) -> tuple[str, str]:
+        """The deploy once its arguments are checked: what happened, and the change to post."""
         env, checks = request.env, Promotion(self.tools, request.login)
         repo = GitOpsRepo(self.tools, request.repository, request.branch, request.token)
         clone = repo.clone()
-        ref, checked = await self.candidate(request, repo, clone, checks)
+        progress.ref = ref = await self.candidate(request, repo, clone, checks)
+        checked = await self.checked(request, ref, checks)
         edited = gitops.edit(await repo.overlay(clone, env), ref)
         if edited is None:
-            return f"{env} already runs {ref}: nothing to commit"
+            return f"{env} already runs {ref}: nothing to commit", ""
         revision = await checks.revision(ref, request.revision)
         await self.forward_only(request, repo, clone, revision)
         deploy_id = secrets.token_hex(8)
@@ -47,21 +76,26 @@ class Delivery:
         if env == "production":
             branch = gitops.pr_branch(env, gitops.split_ref(ref)[1], revision)
             url = await repo.pull_request(clone, branch, message)
-            return f"pull request for {ref} (source {revision[:12]}; {checked}): {url}"
-        return await self.land(request, repo, clone, ref, deploy_id, checked)
+            said = f"pull request for {ref} (source {revision[:12]}; {checked}): {url}"
+            return said, notices.changed(env, ref, revision, url)
+        return await self.land(request, repo, clone, (ref, revision), deploy_id, checked)
 
     async def candidate(
         self, request: DeployRequest, repo: GitOpsRepo, clone: dagger.Container, checks: Promotion
-    ) -> tuple[str, str]:
-        """The digest to deploy, verified when a trust is given; and what was checked."""
+    ) -> str:
+        """The digest to deploy: staging's (production), --image, or what the tag names now."""
         if request.env == "production":
-            ref = "@".join(gitops.read_image(await repo.overlay(clone, "staging")))
-            checked = await checks.verified(ref, request.trust, request.env)
-            return ref, f"{checked}; {await checks.staging_runs(ref, request.argocd)}"
-        ref = request.image or await checks.resolve(request.address)
+            return "@".join(gitops.read_image(await repo.overlay(clone, "staging")))
+        return request.image or await checks.resolve(request.address)
+
+    async def checked(self, request: DeployRequest, ref: str, checks: Promotion) -> str:
+        """Verify `ref` (always for production, with a trust for staging); what was checked."""
+        if request.env == "production":
+            verified = await checks.verified(ref, request.trust, request.env)
+            return f"{verified}; {await checks.staging_runs(ref, request.argocd)}"
         if not request.trust.given:
-            return ref, "signature NOT verified (no --certificate-identity or --public-key)"
-        return ref, await checks.verified(ref, request.trust, request.env)
+            return "signature NOT verified (no --certificate-identity or --public-key)"
+        return await checks.verified(ref, request.trust, request.env)
 
     async def forward_only(
         self, request: DeployRequest, repo: GitOpsRepo, clone: dagger.Container, revision: str
@@ -82,19 +116,21 @@ class Delivery:
         request: DeployRequest,
         repo: GitOpsRepo,
         clone: dagger.Container,
-        ref: str,
+        image: tuple[str, str],
         deploy_id: str,
         checked: str,
-    ) -> str:
-        """Push the staging commit; follow it when asked; what happened."""
+    ) -> tuple[str, str]:
+        """Push the staging commit and follow it when asked; what happened, the change."""
+        (ref, revision), branch = image, request.branch
         clone, pushed = await repo.push(clone, deploy_id)
         if not pushed:
-            return f"staging already runs {ref}: someone pushed it first; nothing of ours to follow"
-        done = f"staging now runs {ref} (commit {pushed[:12]} on {request.branch}; {checked})"
+            return f"staging already runs {ref}: someone pushed it first; nothing to follow", ""
+        change = notices.changed("staging", ref, revision, f"commit {pushed[:12]} on {branch}")
+        done = f"staging now runs {ref} (commit {pushed[:12]} on {branch}; {checked})"
         if request.follow is None:
-            return done
+            return done, change
         followed = await follow_rollout(self.tools, repo, clone, pushed, request.follow)
-        return f"{done}; {followed}" if followed else done
+        return (f"{done}; {followed}", f"{change}; {followed}") if followed else (done, change)
 
     async def smoke(self, url: str, attempts: int, request_seconds: int) -> str:
         """Check /health/live, /health/ready, a greeting and /metrics, with retries and timeouts."""
