@@ -62,8 +62,8 @@ def write_crds(models: Path, definitions: Schema, out: Path) -> list[str]:
     for key, (package, module) in CRD_MODULES.items():
         group, version, kind = key.split("/")
         raw = read_model_schema(models / package / module)
-        for path in DESCRIPTION_FIELDS.get(key, []):
-            _object_at(raw, path)["properties"]["description"] = {"type": "string"}
+        for field in DESCRIPTION_FIELDS.get(key, []):
+            _object_at(raw, field)["properties"]["description"] = {"type": "string"}
         schema = crd_schema(raw, definitions)
         path = out / "crd" / group / f"{kind.lower()}_{version}.json"
         path.parent.mkdir(parents=True, exist_ok=True)

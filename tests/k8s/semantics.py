@@ -24,15 +24,15 @@ DELETE_POLICY = "argocd.argoproj.io/hook-delete-policy"
 PHASES = ("PreSync", "Sync", "PostSync")
 
 
-def annotations(doc: Manifest) -> dict[str, str]:
+def annotations_of(doc: Manifest) -> dict[str, str]:
     """The object's annotations (empty when it has none)."""
     return dict(doc["metadata"].get("annotations") or {})
 
 
 def sync_order(doc: Manifest) -> tuple[int, int]:
     """(phase, wave) in which Argo CD applies the object: smaller runs first."""
-    hook = annotations(doc).get(HOOK, "Sync").split(",")[0].strip()
-    return PHASES.index(hook), int(annotations(doc).get(WAVE, "0"))
+    hook = annotations_of(doc).get(HOOK, "Sync").split(",")[0].strip()
+    return PHASES.index(hook), int(annotations_of(doc).get(WAVE, "0"))
 
 
 def selects(selector: Manifest, labels: dict[str, str]) -> bool:
@@ -45,7 +45,8 @@ def selects(selector: Manifest, labels: dict[str, str]) -> bool:
 
 def _expression_holds(expression: Manifest, labels: dict[str, str]) -> bool:
     """One matchExpressions requirement (In, NotIn, Exists, DoesNotExist)."""
-    key, operator, values = expression["key"], expression["operator"], expression.get("values")
+    key, operator = expression["key"], expression["operator"]
+    values = list(expression.get("values") or [])
     return {
         "In": lambda: labels.get(key) in values,
         "NotIn": lambda: labels.get(key) not in values,

@@ -7,7 +7,7 @@ checked as (phase, wave) pairs (tests/k8s/semantics.py), as Argo CD compares the
 from __future__ import annotations
 
 from tests.k8s.manifests import Manifest, find
-from tests.k8s.semantics import DELETE_POLICY, HOOK, annotations, sync_order
+from tests.k8s.semantics import DELETE_POLICY, HOOK, annotations_of, sync_order
 
 MIGRATION = "hello-world-api-migrate"
 
@@ -22,14 +22,14 @@ def secret_refs(spec: Manifest) -> set[str]:
 def test_migration_job_is_a_sync_hook(docs: list[Manifest]) -> None:
     """A Sync hook: re-created and awaited on every sync, after the earlier waves."""
     job = find(docs, "Job", MIGRATION)
-    assert annotations(job)[HOOK] == "Sync"
+    assert annotations_of(job)[HOOK] == "Sync"
     assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["hello-api", "migrate"]
 
 
 def test_no_external_secret_is_a_hook(docs: list[Manifest]) -> None:
     """A hook ExternalSecret is deleted and re-created by syncs, and its Secret with it."""
     for secret in (d for d in docs if d["kind"] == "ExternalSecret"):
-        hooks = {k for k in annotations(secret) if k.startswith("argocd.argoproj.io/hook")}
+        hooks = {k for k in annotations_of(secret) if k.startswith("argocd.argoproj.io/hook")}
         assert not hooks, f"{secret['metadata']['name']} is a hook: {hooks}"
 
 
@@ -48,7 +48,7 @@ def test_the_new_version_starts_after_the_migration(docs: list[Manifest]) -> Non
 def test_finished_migration_jobs_are_cleaned(docs: list[Manifest]) -> None:
     """HookSucceeded removes a succeeded Job; BeforeHookCreation replaces a failed one."""
     job = find(docs, "Job", MIGRATION)
-    policies = {p.strip() for p in annotations(job)[DELETE_POLICY].split(",")}
+    policies = {p.strip() for p in annotations_of(job)[DELETE_POLICY].split(",")}
     assert {"HookSucceeded", "BeforeHookCreation"} <= policies, policies
     ttl = job["spec"].get("ttlSecondsAfterFinished")
     assert ttl is None or ttl >= 3600, "a short TTL can delete the hook before Argo CD sees it"

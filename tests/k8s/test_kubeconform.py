@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -45,7 +46,7 @@ def schema_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def kubeconform(docs: list[Manifest], schema_dir: Path, tmp_path: Path) -> dict:
+def kubeconform(docs: list[Manifest], schema_dir: Path, tmp_path: Path) -> dict[str, Any]:
     """kubeconform -strict's JSON report on the objects."""
     path = tmp_path / "objects.yaml"
     path.write_text(yaml.safe_dump_all(docs))
@@ -59,7 +60,7 @@ def kubeconform(docs: list[Manifest], schema_dir: Path, tmp_path: Path) -> dict:
     return dict(json.loads(result.stdout))
 
 
-def problems(report: dict) -> list[str]:
+def problems(report: dict[str, Any]) -> list[str]:
     """One line per object kubeconform found invalid or could not check."""
     return [f"{r['kind']}/{r['name']}: {r.get('msg')}" for r in report.get("resources") or []
             if r["status"] in ("statusInvalid", "statusError")]  # fmt: skip
