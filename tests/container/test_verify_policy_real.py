@@ -113,6 +113,7 @@ class Cosign:
 
     def __init__(self, verification: types.ModuleType, tmp_path: Path) -> None:
         self.verification = verification
+        self.attestations = pipeline_module("attestations")
         self.commands = pipeline_module("commands")
         self.sigstore = self.commands.Sigstore(no_tlog=True)
         self.tmp_path = tmp_path
@@ -136,16 +137,16 @@ class Cosign:
         """`cosign attest --type slsaprovenance1` of a predicate file's text."""
         path = self.tmp_path / "provenance.json"
         path.write_text(predicate)
-        attest = self.verification.attest_provenance_command
+        attest = self.attestations.attest_provenance_command
         self.cosign(attest(image, str(path), keyless=False, sigstore=self.sigstore), keys)
 
     def outcome(self, image: str, check: str, public_key: str) -> object:
         """What one policy check's cosign command did, as verify-policy records it."""
-        argv = self.verification.verify_command(
+        argv = self.attestations.verify_command(
             image, check, key=public_key, sigstore=self.sigstore
         )
         done = run([tool("cosign"), *argv[1:]], check=False, env=NO_NETWORK)
-        return self.verification.Outcome(done.returncode, done.stdout, done.stderr)
+        return self.attestations.Outcome(done.returncode, done.stdout, done.stderr)
 
     def policy(self, image: str, public_key: str, **expect: str) -> object:
         """The policy report of `image`, trusting `public_key`, for REPOSITORY_URL's main."""

@@ -12,17 +12,15 @@ import json
 from typing import Any
 
 import pytest
+from pipeline.attestations import Outcome, image_digests, verify_command
 from pipeline.errors import ArgumentError
 from pipeline.provenance import PREDICATE_TYPE, statement
 from pipeline.verification import (
     Expectations,
-    Outcome,
     PolicyFailedError,
     PolicyReport,
     evaluate,
-    image_digests,
     normal_repository,
-    verify_command,
 )
 
 from tests.pipeline.test_provenance import KNOWN_FACTS, predicate

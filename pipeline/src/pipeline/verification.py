@@ -1,7 +1,8 @@
 """The verification policy for one digest, judged from what cosign printed (pure).
 
-`verify-policy` runs three kinds of `cosign verify*` (the commands built here) and
-hands their outcomes to `evaluate`, which checks, for that one digest:
+`verify-policy` runs three kinds of `cosign verify*` (pipeline.attestations builds
+them and reads what they print) and hands their outcomes to `evaluate`, which
+checks, for that one digest:
 
 - `signature`: cosign verified a signature by the trusted key or identity;
 - `sbom`: a verified SPDX attestation (the type `ci` attaches) on each platform image;
@@ -11,31 +12,25 @@ hands their outcomes to `evaluate`, which checks, for that one digest:
 - `provenance-repository`: the provenance names the expected source repository;
 - `provenance-branch`: built from the protected branch (production only), from the
   revision named by its own source, and from `revision` when one is expected.
-
-cosign's `verify-attestation` prints one DSSE envelope per line; its base64 payload
-is the in-toto statement whose predicate is read here.
 """
 
-import base64
-import binascii
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
-from pipeline import commands
-from pipeline.commands import DIGEST_MARK, Sigstore
+from pipeline.attestations import (
+    PROVENANCE_TYPE,
+    SBOM_TYPE,
+    Outcome,
+    about,
+    as_dict,
+    digest_of,
+    statements,
+    subject_digests,
+)
 from pipeline.errors import ArgumentError, PipelineError
-from pipeline.platforms import repository as repository_of
-from pipeline.provenance import BUILD_TYPE, PREDICATE_TYPE, https_url
+from pipeline.provenance import BUILD_TYPE, https_url
 
-SBOM_TYPE = "spdxjson"
-PROVENANCE_TYPE = "slsaprovenance1"
-# The predicateType URI cosign writes for each --type.
-PREDICATE_URIS = {SBOM_TYPE: "https://spdx.dev/Document", PROVENANCE_TYPE: PREDICATE_TYPE}
-# The attestation each attestation check verifies.
-ATTESTATIONS = {"sbom": SBOM_TYPE, "provenance": PROVENANCE_TYPE}
 CHECKS = (
     "signature",
     "sbom",
@@ -45,7 +40,6 @@ CHECKS = (
     "provenance-branch",
 )
 _PROVENANCE_CHECKS = CHECKS[3:]
-PUBLIC_SIGSTORE = Sigstore()
 
 
 class PolicyFailedError(PipelineError):
@@ -74,21 +68,6 @@ class Expectations:
             )
         if self.env not in ("staging", "production"):
             raise ArgumentError("env", f"must be staging or production, got {self.env!r}")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one cosign command did: its exit code and its output."""
-
-    exit_code: int
-    stdout: str = ""
-    stderr: str = ""
-
-    @property
-    def why(self) -> str:
-        """cosign's own reason for a failure: the last line it wrote."""
-        lines = [line.strip() for line in (self.stderr or self.stdout).splitlines() if line.strip()]
-        return lines[-1] if lines else f"cosign exited {self.exit_code}"
 
 
 @dataclass(frozen=True)
@@ -152,7 +131,7 @@ def _sbom(outcomes: Mapping[str, Outcome]) -> Check:
     missing = [
         f"{ref} ({outcome.why if outcome.exit_code else 'attested for another digest'})"
         for ref, outcome in outcomes.items()
-        if outcome.exit_code != 0 or not _about(statements(outcome, SBOM_TYPE), digest_of(ref))
+        if outcome.exit_code != 0 or not about(statements(outcome, SBOM_TYPE), digest_of(ref))
     ]
     if missing or not outcomes:
         return Check("sbom", False, "no verified SPDX SBOM attestation for " + "; ".join(missing))
@@ -168,9 +147,9 @@ def _provenance(image: str, expect: Expectations, outcome: Outcome) -> list[Chec
         detail = f"verified provenance, but none of build type {BUILD_TYPE}"
         return [Check("provenance", False, detail), *_unchecked("no provenance of ours")]
     found = Check("provenance", True, f"verified SLSA v1 provenance ({len(ours)} statement(s))")
-    mine = _about(ours, digest_of(image))
+    mine = about(ours, digest_of(image))
     if not mine:
-        subjects = sorted({d for s in ours for d in _subject_digests(s)})
+        subjects = sorted({d for s in ours for d in subject_digests(s)})
         detail = f"provenance describes {', '.join(subjects)}, not {digest_of(image)}"
         return [found, Check("provenance-subject", False, detail), *_unchecked(detail)[1:]]
     subject = Check("provenance-subject", True, f"subject is {digest_of(image)}")
@@ -220,55 +199,17 @@ def _source_problem(source: dict[str, Any], ref: str, expect: Expectations) -> s
 
 def _source(statement: dict[str, Any]) -> dict[str, Any]:
     """externalParameters.source, plus the gitCommit of the resolved source dependency."""
-    definition = _dict(_dict(statement.get("predicate")).get("buildDefinition"))
-    source = dict(_dict(_dict(definition.get("externalParameters")).get("source")))
+    definition = as_dict(as_dict(statement.get("predicate")).get("buildDefinition"))
+    source = dict(as_dict(as_dict(definition.get("externalParameters")).get("source")))
     git_uri = f"git+{source.get('repository', '')}@{source.get('ref', '')}"
     for dependency in definition.get("resolvedDependencies") or []:
-        if _dict(dependency).get("uri") == git_uri:
-            source["commit"] = _dict(dependency.get("digest")).get("gitCommit")
+        if as_dict(dependency).get("uri") == git_uri:
+            source["commit"] = as_dict(dependency.get("digest")).get("gitCommit")
     return source
 
 
 def _build_type(statement: dict[str, Any]) -> object:
-    return _dict(_dict(statement.get("predicate")).get("buildDefinition")).get("buildType")
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def statements(outcome: Outcome, kind: str) -> list[dict[str, Any]]:
-    """The in-toto statements of one predicate type in `verify-attestation` output."""
-    found = []
-    for line in outcome.stdout.splitlines():
-        statement = _payload(line)
-        if statement.get("predicateType") == PREDICATE_URIS[kind]:
-            found.append(statement)
-    return found
-
-
-def _payload(line: str) -> dict[str, Any]:
-    """The statement inside one printed DSSE envelope; {} for any other line."""
-    try:
-        envelope = json.loads(line)
-        return _dict(json.loads(base64.b64decode(_dict(envelope).get("payload", ""))))
-    except (ValueError, binascii.Error):
-        return {}
-
-
-def _subject_digests(statement: dict[str, Any]) -> list[str]:
-    subjects = statement.get("subject") or []
-    return [f"sha256:{_dict(s.get('digest')).get('sha256')}" for s in subjects if _dict(s)]
-
-
-def _about(found: list[dict[str, Any]], digest: str) -> list[dict[str, Any]]:
-    """The statements whose subject is `digest`."""
-    return [s for s in found if digest in _subject_digests(s)]
-
-
-def digest_of(image: str) -> str:
-    """The sha256:... part of a digest reference."""
-    return "sha256:" + commands.require_digest(image).split(DIGEST_MARK, 1)[1]
+    return as_dict(as_dict(statement.get("predicate")).get("buildDefinition")).get("buildType")
 
 
 def normal_repository(url: str) -> str:
@@ -276,53 +217,3 @@ def normal_repository(url: str) -> str:
     scheme, _, rest = str(url).strip().partition("://")
     host, _, path = rest.partition("/")
     return f"{scheme.lower()}://{host.lower()}/{path.rstrip('/').removesuffix('.git')}"
-
-
-def image_digests(image: str, manifest: str) -> list[str]:
-    """The platform images an SBOM is attested to: each image of an index, or the image."""
-    document = json.loads(manifest)
-    if "manifests" not in document:
-        return [image]
-    images = [m for m in document["manifests"] if _dict(m.get("platform")).get("os") != "unknown"]
-    return [f"{repository_of(image)}@{m['digest']}" for m in images]
-
-
-def with_predicate_type(argv: list[str], kind: str) -> list[str]:
-    """A cosign attest/verify-attestation command for another predicate type.
-
-    Until pipeline.commands takes the type as an argument (requested of its owner).
-    """
-    at = argv.index("--type") + 1
-    return [*argv[:at], kind, *argv[at + 1 :]]
-
-
-def verify_command(
-    image: str,
-    check: str,
-    *,
-    key: str = "",
-    identity: str = "",
-    issuer: str = "",
-    sigstore: Sigstore = PUBLIC_SIGSTORE,
-) -> list[str]:
-    """The cosign command behind one check: `signature`, `sbom` or `provenance`."""
-    verify = partial(
-        commands.cosign_verify, image, key=key, identity=identity, issuer=issuer, sigstore=sigstore
-    )
-    if check == "signature":
-        return verify()
-    return with_predicate_type(verify(attestation=True), ATTESTATIONS[check])
-
-
-def attest_provenance_command(
-    image: str, predicate: str, *, keyless: bool, sigstore: Sigstore = PUBLIC_SIGSTORE
-) -> list[str]:
-    """Attach a provenance predicate file to an image digest as a signed attestation.
-
-    The type is given as its URI, not as `slsaprovenance1`: with the short name cosign
-    2.6.5 re-encodes the predicate through in-toto-golang, which writes the spec's
-    `invocationId` as `invocationID` (seen with the real cosign); with the URI it signs
-    our predicate as written. `verify-attestation --type slsaprovenance1` matches both.
-    """
-    argv = commands.cosign_attest(image, predicate, keyless=keyless, sigstore=sigstore)
-    return with_predicate_type(argv, PREDICATE_TYPE)

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 import dagger
 from dagger import dag
 
+from pipeline.attestations import attest_provenance_command
 from pipeline.inputs import Keys, Login, Stamp
 from pipeline.provenance import BuildFacts, check, predicate_json
 from pipeline.steps.chain import Transform
 from pipeline.steps.signing import Signer, signer
 from pipeline.toolbox import Toolbox
-from pipeline.verification import attest_provenance_command
 
 PREDICATE = "/in/provenance.json"
 

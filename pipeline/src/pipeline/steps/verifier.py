@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 import dagger
 
 from pipeline import commands
+from pipeline.attestations import Outcome, image_digests, verify_command
 from pipeline.effects import always_run
 from pipeline.inputs import Login, Trust
 from pipeline.steps.chain import Transform
 from pipeline.steps.registry import RegistryTools
 from pipeline.steps.signing import PUBLIC_KEY
 from pipeline.toolbox import Toolbox
-from pipeline.verification import Expectations, Outcome, evaluate, image_digests, verify_command
+from pipeline.verification import Expectations, evaluate
 
 
 @dataclass(frozen=True)
