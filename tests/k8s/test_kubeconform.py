@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.conftest import missing
 from tests.k8s import kubeconform_schemas as schemas
 from tests.k8s.manifests import ARGOCD_FILES, OVERLAYS, Manifest, load, render, run, tool
 
@@ -31,16 +32,21 @@ def kubernetes_validate_schemas() -> Path:
     return found
 
 
+def crd_schema_packages() -> Path:
+    """The @kubernetes-models packages scripts/tools/k8s.sh installs beside kubeconform."""
+    models = Path(tool("kubeconform")).resolve().parents[1] / "crd-schemas/node_modules"
+    if not models.is_dir():
+        missing(f"{models} not found: run scripts/tools/k8s.sh")
+    return models / "@kubernetes-models"
+
+
 @pytest.fixture(scope="module")
 def schema_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The schemas in kubeconform's layout, written once for this module."""
     out = tmp_path_factory.mktemp("kubeconform-schemas")
     core = kubernetes_validate_schemas()
     schemas.write_core(core, out)
-    models = (
-        Path(tool("kubeconform")).resolve().parents[1]
-        / "crd-schemas/node_modules/@kubernetes-models"
-    )
+    models = crd_schema_packages()
     definitions = json.loads((core / "_definitions.json").read_text())["$defs"]
     schemas.write_crds(models, definitions, out)
     return out
