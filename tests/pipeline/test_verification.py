@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import pytest
-from pipeline.attestations import Outcome, image_digests, verify_command
+from pipeline.attestations import Outcome, verify_command
 from pipeline.errors import ArgumentError
 from pipeline.provenance import PREDICATE_TYPE, statement
 from pipeline.verification import (
@@ -145,16 +145,6 @@ def test_garbage_lines_are_not_statements() -> None:
     """cosign's other output lines are skipped, never parsed as an attestation."""
     noisy = Outcome(0, "not json\n" + provenance().stdout + "\n{}", "")
     assert report(provenance=noisy).passed
-
-
-def test_an_index_is_checked_image_by_image() -> None:
-    """An SBOM is attested to each platform image of an index, not to the index."""
-    index = {"manifests": [
-        {"digest": "sha256:" + "1" * 64, "platform": {"os": "linux", "architecture": "amd64"}},
-        {"digest": "sha256:" + "2" * 64, "platform": {"os": "unknown", "architecture": "unknown"}},
-    ]}  # fmt: skip
-    assert image_digests(IMAGE, json.dumps(index)) == [f"ghcr.io/acme/hello-api@sha256:{'1' * 64}"]
-    assert image_digests(IMAGE, json.dumps({"layers": []})) == [IMAGE]
 
 
 def test_each_check_runs_its_own_cosign_command() -> None:

@@ -14,7 +14,6 @@ from typing import Any
 
 from pipeline import commands
 from pipeline.commands import DIGEST_MARK, Sigstore
-from pipeline.platforms import repository as repository_of
 from pipeline.provenance import PREDICATE_TYPE
 
 SBOM_TYPE = "spdxjson"
@@ -79,15 +78,6 @@ def about(found: list[dict[str, Any]], digest: str) -> list[dict[str, Any]]:
 def digest_of(image: str) -> str:
     """The sha256:... part of a digest reference."""
     return "sha256:" + commands.require_digest(image).split(DIGEST_MARK, 1)[1]
-
-
-def image_digests(image: str, manifest: str) -> list[str]:
-    """The platform images an SBOM is attested to: each image of an index, or the image."""
-    document = json.loads(manifest)
-    if "manifests" not in document:
-        return [image]
-    images = [m for m in document["manifests"] if as_dict(m.get("platform")).get("os") != "unknown"]
-    return [f"{repository_of(image)}@{m['digest']}" for m in images]
 
 
 def with_predicate_type(argv: list[str], kind: str) -> list[str]:

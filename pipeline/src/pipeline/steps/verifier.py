@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 import dagger
 
 from pipeline import commands
-from pipeline.attestations import Outcome, image_digests, verify_command
+from pipeline.attestations import Outcome, verify_command
 from pipeline.effects import always_run
 from pipeline.inputs import Login, Trust
+from pipeline.promotion import index_images
 from pipeline.steps.chain import Transform
 from pipeline.steps.registry import RegistryTools
 from pipeline.steps.signing import PUBLIC_KEY
@@ -35,7 +36,7 @@ class Verifier:
         expect.check()
         self.command(image, "signature", trust)  # the Sigstore settings, before any exec
         listing = RegistryTools(self.tools).run(image, self.login, commands.crane_manifest(image))
-        platform_images = image_digests(image, await listing.stdout())
+        platform_images = index_images(image, await listing.stdout())
         signature = await self.outcome(image, "signature", trust)
         sboms = {ref: await self.outcome(ref, "sbom", trust) for ref in platform_images}
         provenance = await self.outcome(image, "provenance", trust)
