@@ -46,6 +46,17 @@ def test_a_valid_entry_passes_the_gate() -> None:
     assert result.passed, result.message("scan")
 
 
+def test_a_passing_gate_says_which_exception_expires_next() -> None:
+    """The summary row of a passing gate shows the exceptions it relied on, soonest first."""
+    sooner = "  - id: CVE-2024-0002\n    statement: s\n    expired_at: 2026-12-15\n"
+    text = accepted("2027-01-31") + sooner
+    message = gate(findings(honoured=True), "HIGH", review(text, TODAY)).message("scan")
+    assert message == (
+        "scan: passed (1 findings, none at or above HIGH;"
+        " 2 accepted exception(s), next expiring 2026-12-15 (CVE-2024-0002))"
+    )
+
+
 def test_an_expired_entry_fails_the_gate_and_names_it() -> None:
     """Past its date the entry fails the gate, named with its statement and expiry."""
     result = gate(findings(honoured=False), "HIGH", review(accepted("2026-11-01"), TODAY))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import ArgumentError
-from pipeline.vuln_exceptions import AcceptedRisk, ExceptionReview, expired_lines
+from pipeline.vuln_exceptions import AcceptedRisk, ExceptionReview, expired_lines, in_use
 
 SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 # The gate's defaults: `ci`, `scan`, `audit` and staging at HIGH; promotion to
@@ -44,6 +44,8 @@ class GateResult:
     failing: tuple[Finding, ...]
     total: int
     expired: tuple[AcceptedRisk, ...] = ()
+    accepted: tuple[AcceptedRisk, ...] = ()
+    """The exceptions still valid: a passing verdict says when the next one expires."""
 
     @property
     def passed(self) -> bool:
@@ -53,7 +55,9 @@ class GateResult:
     def message(self, step: str) -> str:
         """A one-paragraph verdict naming every failing finding and every expired exception."""
         if self.passed:
-            return f"{step}: passed ({self.total} findings, none at or above {self.threshold})"
+            note = in_use(self.accepted)
+            verdict = f"{self.total} findings, none at or above {self.threshold}"
+            return f"{step}: passed ({verdict}{'; ' + note if note else ''})"
         head = f"{len(self.failing)} of {self.total} findings at or above {self.threshold}"
         if self.expired:
             ids = ", ".join(risk.ident for risk in self.expired)
@@ -103,7 +107,8 @@ def gate(
     level = SEVERITIES.index(check_severity(threshold))
     failing = tuple(f for f in findings if _rank(f.severity) >= level)
     expired = exceptions.expired if exceptions is not None else ()
-    return GateResult(check_severity(threshold), failing, len(findings), expired)
+    valid = tuple(r for r in exceptions.accepted if r not in expired) if exceptions else ()
+    return GateResult(check_severity(threshold), failing, len(findings), expired, valid)
 
 
 def environment_threshold(

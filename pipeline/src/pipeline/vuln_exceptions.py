@@ -133,6 +133,14 @@ def _date(value: object, where: str) -> date:
         raise ExceptionFileError(f"{where} expired_at must be a date (YYYY-MM-DD)") from exc
 
 
+def in_use(accepted: tuple[AcceptedRisk, ...]) -> str:
+    """How many exceptions a passing gate relied on, and which expires next ("" for none)."""
+    if not accepted:
+        return ""
+    first = min(accepted, key=lambda risk: risk.expires)
+    return f"{len(accepted)} accepted exception(s), next expiring {first.expires} ({first.ident})"
+
+
 def expired_lines(expired: tuple[AcceptedRisk, ...]) -> list[str]:
     """The expired entries as indented lines for a gate's message."""
     return [f"  - expired exception {risk.line()}" for risk in expired]
