@@ -153,3 +153,31 @@ async def test_the_predicate_names_no_secret(engine: FakeEngine, pipeline: Any) 
         IMAGE, KNOWN_FACTS, Keys(dag.secret("env://COSIGN_KEY"))
     )
     assert not any(canary in engine.bodies() for canary in CANARIES.values())
+
+
+async def test_attest_attaches_the_sbom_then_the_provenance(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """`attest` with a build's facts: both attestations, each with its own type."""
+    engine.answer("imageRef", BASE)
+    stamp = Stamp("1.4.0", KNOWN_FACTS.revision, "", KNOWN_FACTS.repository)
+    build = (stamp, [], "refs/heads/main", "")
+    keys = Keys(dag.secret("env://COSIGN_KEY"))
+    await Provenance(pipeline.tools()).attest_with_sbom(IMAGE, pipeline.sbom(), keys, build)
+    attests = [
+        argv(c)[-1][-1] for c in engine.called("withExec") if "cosign attest" in argv(c)[-1][-1]
+    ]
+    types = [script.split("--type ")[1].split()[0] for script in attests]
+    assert types == ["spdxjson", "https://slsa.dev/provenance/v1"]
+
+
+async def test_attest_checks_the_facts_before_either_attestation(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """A revision that is no commit id: refused, no SBOM attached either."""
+    engine.answer("imageRef", BASE)
+    build = (Stamp("1.4.0", "main", "", KNOWN_FACTS.repository), [], "refs/heads/main", "")
+    keys = Keys(dag.secret("env://COSIGN_KEY"))
+    with pytest.raises(ArgumentError, match="--revision must be a full commit id"):
+        await Provenance(pipeline.tools()).attest_with_sbom(IMAGE, pipeline.sbom(), keys, build)
+    assert [c for c in engine.called("withExec") if "cosign" in " ".join(argv(c)[-1])] == []

@@ -67,6 +67,22 @@ class Provenance:
         await cosign.sync()
         return image
 
+    async def attest_with_sbom(
+        self,
+        image: str,
+        sbom: dagger.File,
+        keys: Keys,
+        build: tuple[Stamp, list[str], str, str],
+    ) -> str:
+        """`attest`: the SBOM and the provenance of `build` (stamp, platforms, ref, run URL).
+
+        The facts are checked before either attestation is pushed.
+        """
+        stamp, platforms, ref, run_url = build
+        facts = await self.facts(stamp, platforms, ref, run_url, datetime.now(UTC))
+        await Signer(self.tools, self.login).attest(image, sbom, keys)
+        return await self.attest(image, facts, keys)
+
 
 def predicate_file(facts: BuildFacts) -> dagger.File:
     """The predicate as a file, for the evidence bundle."""
