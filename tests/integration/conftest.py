@@ -9,7 +9,10 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
+import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -97,11 +100,16 @@ def migrate(url: str) -> None:
 @pytest.fixture
 async def clean_database(database_url: str) -> str:
     """The migrated database with no greetings in it."""
-    engine = create_async_engine(database_url)
+    await empty(database_url)
+    return database_url
+
+
+async def empty(url: str) -> None:
+    """Delete every greeting and restart the ids at 1."""
+    engine = create_async_engine(url)
     async with engine.begin() as connection:
         await connection.execute(text("TRUNCATE greetings RESTART IDENTITY"))
     await engine.dispose()
-    return database_url
 
 
 def app_for(url: str) -> Litestar:
@@ -114,3 +122,30 @@ async def client(clean_database: str) -> AsyncIterator[AsyncTestClient[Litestar]
     """An HTTP client for the app, lifespan included, on an empty database."""
     async with AsyncTestClient(app_for(clean_database)) as test_client:
         yield test_client
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The PostgreSQL under test, then a SQLite file (the zero-setup default)."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("database_url"))
+    return f"sqlite+aiosqlite:///{tmp_path / 'hello.db'}"
+
+
+@pytest.fixture
+async def any_client(any_database: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """A client for the app on an empty `any_database` (development: SQLite migrates itself)."""
+    on_postgresql = any_database.startswith("postgresql")
+    if on_postgresql:
+        await empty(any_database)
+    app_env = "test" if on_postgresql else "development"
+    settings = Settings.from_env({"APP_ENV": app_env, "DATABASE_URL": any_database})
+    async with AsyncTestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def error_logs(capfd: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """The JSON log lines at level error or above that the app wrote to stdout so far."""
+    lines = [line for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+    records = [msgspec.json.decode(line) for line in lines]
+    return [r for r in records if r.get("level") in {"error", "critical", "exception"}]

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
 import anyio
+import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from service.greetings import repository
+from service.greetings.schemas import greet
 
 pytestmark = pytest.mark.anyio
 
@@ -95,3 +106,69 @@ async def test_unknown_greeting_is_a_404_problem(client: Client) -> None:
     response = await client.get("/api/v1/greetings/999")
     assert response.status_code == 404
     assert response.json()["detail"] == "greeting 999 does not exist"
+
+
+def dsn(url: str) -> str:
+    """asyncpg's spelling of a SQLAlchemy URL."""
+    return url.replace("postgresql+asyncpg", "postgresql")
+
+
+async def insert(connection: asyncpg.Connection, name: str) -> None:
+    """The service's own INSERT statement, on a connection of the test's."""
+    await connection.fetchrow(repository.PG_INSERT, name, greet(name), None, datetime.now(UTC))
+
+
+async def write_late(url: str, name: str, inserted: threading.Event) -> None:
+    """Insert `name` in a transaction, and commit only once a page request waits for it."""
+    connection = await asyncpg.connect(dsn(url))
+    waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    try:
+        async with connection.transaction():
+            await insert(connection, name)
+            inserted.set()
+            async with asyncio.timeout(60):  # a guard against a hang, not a timing assertion
+                while not await connection.fetchval(waiting):  # noqa: ASYNC110 (a database view)
+                    await asyncio.sleep(0.01)
+    finally:
+        await connection.close()
+
+
+@contextmanager
+def insert_in_flight(url: str, name: str) -> Iterator[None]:
+    """Another thread holds an uncommitted insert of `name` (the lower id) while the body runs.
+
+    A thread, because Litestar's test client blocks the event loop while the app answers.
+    """
+    inserted = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        writer = pool.submit(asyncio.run, write_late(url, name, inserted))
+        if not inserted.wait(60):
+            writer.result(0)  # its error, or a timeout
+        yield
+        writer.result(60)
+
+
+async def test_a_page_never_skips_a_row_that_commits_late(
+    client: Client, clean_database: str
+) -> None:
+    """A lower id still uncommitted while a higher one commits: the page waits, then has both."""
+    with insert_in_flight(clean_database, "slow"):  # draws id 1
+        fast = await client.post("/api/v1/greetings", json={"name": "fast"})  # id 2, committed
+        page = (await client.get("/api/v1/greetings")).json()
+    assert fast.json()["id"] == 2
+    assert [(item["id"], item["name"]) for item in page["items"]] == [(1, "slow"), (2, "fast")]
+
+
+async def test_a_rolled_back_insert_leaves_a_gap_the_page_steps_over(
+    client: Client, clean_database: str
+) -> None:
+    """An abandoned id does not hold pages back."""
+    connection = await asyncpg.connect(dsn(clean_database))
+    transaction = connection.transaction()
+    await transaction.start()
+    await insert(connection, "abandoned")  # id 1
+    await transaction.rollback()
+    await connection.close()
+    await client.post("/api/v1/greetings", json={"name": "kept"})  # id 2
+    page = (await client.get("/api/v1/greetings")).json()
+    assert [(item["id"], item["name"]) for item in page["items"]] == [(2, "kept")]
