@@ -73,7 +73,7 @@ Token = Annotated[dagger.Secret, Doc("Token that may push and open pull requests
 DeployImage = Annotated[
     str, Doc("Staging: name@sha256:... to deploy; empty: the digest --address names now.")
 ]
-PublishTo = Annotated[
+ReleaseTag = Annotated[
     str,
     Doc("Staging without --image: the tag `ci` published (ghcr.io/org/api:SHA), resolved to"
         " its digest in the registry; nothing is built."),

@@ -35,10 +35,10 @@ from pipeline.arguments import (
     Platforms,
     PrivateKey,
     PublicKey,
-    PublishTo,
     RegistryPassword,
     RegistryUser,
     RekorUrl,
+    ReleaseTag,
     Repository,
     RequestSeconds,
     Revision,
@@ -340,7 +340,7 @@ class Pipeline:
     @function(cache="never")
     async def deploy(
         self, env: Environment, repository: Repository, token: Token, image: DeployImage = "",
-        address: PublishTo = "", username: RegistryUser = "", password: RegistryPassword = None,
+        address: ReleaseTag = "", username: RegistryUser = "", password: RegistryPassword = None,
         branch: Branch = "main", revision: SourceRevision = "", public_key: PublicKey = None,
         certificate_identity: Identity = "", certificate_oidc_issuer: Issuer = GITHUB_ISSUER,
         wait: Wait = False, argocd_server: ArgoServer = "", argocd_token: ArgoToken = None,
