@@ -13,7 +13,17 @@ import pytest
 import yaml
 
 from pipeline import gitops
-from tests.k8s.gitops_repo import ENV, STAGING, bare_remote, clone, log, run, run_all, show
+from tests.k8s.gitops_repo import (
+    ENV,
+    STAGING,
+    bare_remote,
+    clone,
+    git_bin,
+    log,
+    run,
+    run_all,
+    show,
+)
 from tests.k8s.manifests import find, tool
 from tests.k8s.manifests import run as run_tool
 
@@ -248,16 +258,32 @@ def test_a_promotion_rerun_force_updates_its_own_branch(remote: Path, tmp_path: 
 def test_a_promotion_push_does_not_overwrite_a_branch_moved_meanwhile(
     remote: Path, tmp_path: Path
 ) -> None:
-    """The lease is what ls-remote saw: a branch that moved after it is not overwritten."""
+    """Another run pushes the branch right after our ls-remote: our push is refused."""
     branch = "deploy/production-x"
     other = clone(remote, tmp_path / "a")
     run(["git", "push", "origin", f"HEAD:refs/heads/{branch}"], other)
+    (other / "y").write_text("y\n")
+    run_all(gitops.commit("y", "the other run's promotion"), other)
+    # A git on PATH whose ls-remote lets the other run push just after answering.
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "git").write_text(
+        f'#!/bin/sh\nif [ "$1" = ls-remote ]; then {git_bin()} "$@"; status=$?\n'
+        f"  (cd {other} && {git_bin()} push -q origin HEAD:refs/heads/{branch}); exit $status\n"
+        f'fi\nexec {git_bin()} "$@"\n'
+    )
+    (shim / "git").chmod(0o755)
     checkout = clone(remote, tmp_path / "b")
     (checkout / "x").write_text("x\n")
-    run_all(gitops.commit("x", "x"), checkout)
-    stale = "0" * 40  # the lease of a run that looked before the branch existed
-    push = ["git", "push", f"--force-with-lease=refs/heads/{branch}:{stale}", "origin",
-            f"HEAD:refs/heads/{branch}"]  # fmt: skip
-    done = subprocess.run(push, cwd=checkout, env=ENV, capture_output=True, text=True, check=False)
+    run_all(gitops.commit("x", "our promotion"), checkout)
+    env = {**ENV, "PATH": f"{shim}:{ENV['PATH']}"}
+    (push,) = gitops.promotion_push(branch)
+    done = subprocess.run(push, cwd=checkout, env=env, capture_output=True, text=True, check=False)
     assert done.returncode != 0
     assert "stale info" in done.stderr
+    assert log_of(remote, branch) == ["the other run's promotion", "k8s: the manifests"]
+
+
+def log_of(remote: Path, branch: str) -> list[str]:
+    """Subjects of a branch's commits on the remote, newest first."""
+    return run(["git", "log", "--format=%s", branch], remote).splitlines()
