@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from service.greetings import repository
+from tests.unit.test_schemas import ecma_matches
 
 Client = TestClient[Litestar]
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+IMPLICIT_METHODS = {"HEAD", "OPTIONS"}
 
 
 def test_live_is_ok(client: Client) -> None:
@@ -108,3 +114,87 @@ def test_the_openapi_document_lists_the_endpoints(client: Client) -> None:
     paths = client.get("/schema/openapi.json").json()["paths"]
     assert "/api/v1/greetings/{greeting_id}" in paths
     assert "/metrics" not in paths
+
+
+def openapi(client: Client) -> dict[str, Any]:
+    """The document as served."""
+    document: dict[str, Any] = client.get("/schema/openapi.json").json()
+    return document
+
+
+def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Each (path, method, operation) in the document."""
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield path, method, operation
+
+
+def test_every_error_response_is_documented_as_the_shared_problem(client: Client) -> None:
+    """Every 4xx/5xx of every operation is application/problem+json with the one Problem schema."""
+    document = openapi(client)
+    for path, method, operation in operations(document):
+        for status, response in operation["responses"].items():
+            if int(status) >= 400:
+                assert response["content"] == {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                }, f"{method} {path} {status}"
+    assert set(document["components"]["schemas"]["Problem"]["required"]) == {
+        "title",
+        "status",
+        "detail",
+        "instance",
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/api/v1/greeting", "get", {"200", "400"}),
+        ("/api/v1/greetings", "post", {"201", "400", "413", "415", "422", "503"}),
+        ("/api/v1/greetings", "get", {"200", "400", "503"}),
+        ("/api/v1/greetings/{greeting_id}", "get", {"200", "400", "404", "503"}),
+    ],
+)
+def test_each_greeting_route_documents_the_statuses_it_answers(
+    client: Client, path: str, method: str, statuses: set[str]
+) -> None:
+    """The problem responses a route really gives are in the document, and no others."""
+    assert set(openapi(client)["paths"][path][method]["responses"]) == statuses
+
+
+def test_the_served_name_pattern_accepts_zoe_and_refuses_zoe_bang(client: Client) -> None:
+    """Both published name patterns, run by node as ECMA-262 with the u flag."""
+    document = openapi(client)
+    [query] = document["paths"]["/api/v1/greeting"]["get"]["parameters"]
+    body = document["components"]["schemas"]["GreetingCreate"]["properties"]["name"]
+    for pattern in (query["schema"]["pattern"], body["pattern"]):
+        assert ecma_matches(pattern, ["Zoë", "O'Brien", "Zoë!", "   "]) == [
+            True,
+            True,
+            False,
+            False,
+        ]
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "POST"])
+def test_405_allows_exactly_the_documented_methods(client: Client, method: str) -> None:
+    """On every documented path, a method it does not document is 405 naming the ones it does.
+
+    HEAD and OPTIONS are implicit (RFC 9110; OPTIONS answers CORS preflights everywhere).
+    """
+    for path, item in openapi(client)["paths"].items():
+        documented = {m.upper() for m in item if m in HTTP_METHODS}
+        if method in documented:
+            continue
+        response = client.request(method, path.replace("{greeting_id}", "1"))
+        assert response.status_code == 405, path
+        allowed = set(response.headers["allow"].split(", "))
+        assert allowed - IMPLICIT_METHODS == documented - IMPLICIT_METHODS, path
+
+
+def test_the_schema_page_needs_no_internet(client: Client) -> None:
+    """/schema serves the document itself: no page that loads scripts from a CDN."""
+    response = client.get("/schema")
+    assert response.json()["openapi"].startswith("3.")
+    assert "<script" not in response.text
