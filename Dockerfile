@@ -20,16 +20,20 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 RUN python3 -m venv /opt/venv
 # Dependencies first: this layer is reused until requirements.lock changes.
-# Hashed, no resolution (--no-deps) and wheels only: nothing is compiled.
+# Hashed, no resolution (--no-deps) and wheels only: nothing is compiled. The lock
+# also holds the build backend (hatchling and what only it needs; scripts/lock).
 COPY requirements.lock /build/requirements.lock
 RUN /opt/venv/bin/pip install --require-hashes --no-deps --only-binary=:all: --no-compile \
       -r /build/requirements.lock
 COPY pyproject.toml README.md /build/
 COPY service /build/service
-# The project itself, built into a wheel and installed without dependencies;
-# then pip and setuptools leave the venv: nothing installs at run time.
-RUN /opt/venv/bin/pip install --no-deps --no-compile /build \
-    && /opt/venv/bin/python -m pip uninstall --yes pip setuptools
+# The project itself: built by that hashed backend with no index and no build
+# isolation (nothing is downloaded here), installed without dependencies. Then the
+# build-only packages, pip and setuptools leave the venv: nothing installs at run time.
+# BUILD-ONLY (tests/unit/test_locks.py): hatchling pathspec pluggy tomlkit trove-classifiers
+RUN /opt/venv/bin/pip install --no-deps --no-build-isolation --no-index --no-compile /build \
+    && /opt/venv/bin/python -m pip uninstall --yes \
+         hatchling pathspec pluggy tomlkit trove-classifiers pip setuptools
 # Size (goal: under 60 MB over the base) without slowing start-up:
 # - debug symbols stripped from the extension modules (asyncpg's alone are 9 MB);
 # - third-party code shipped as bytecode only (`compileall -b` writes foo.pyc beside
