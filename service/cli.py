@@ -30,9 +30,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(settings: Settings) -> int:
     from service.app import create_app
-    from service.server import serve
+    from service.server import ServeError, serve
 
-    serve(create_app(settings), settings)
+    try:
+        serve(create_app(settings), settings)
+    except ServeError as exc:
+        print(f"hello-api: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

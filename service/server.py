@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import math
 import signal
+import socket
 
 import structlog
 from granian.constants import Interfaces
@@ -26,9 +27,30 @@ from service.settings import Settings
 log = structlog.get_logger("service.server")
 
 
+class ServeError(RuntimeError):
+    """The server cannot start; the message says why in one line."""
+
+
 def serve(app: Litestar, settings: Settings, host: str = "0.0.0.0") -> None:
-    """Serve `app` until a signal, then drain and stop."""
+    """Serve `app` until a signal, then drain and stop; ServeError if the port is unusable."""
+    check_port(host, settings.port)
     asyncio.run(_serve(app, settings, host))
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise ServeError when `port` cannot be bound (taken, or privileged).
+
+    granian reports a taken port as a Rust error with a 100-line backtrace; asking the
+    operating system first gives one line naming PORT instead.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ServeError(f"cannot listen on {host}:{port} (PORT={port}): {reason}") from None
 
 
 async def _serve(app: Litestar, settings: Settings, host: str) -> None:

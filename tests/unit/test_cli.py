@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -87,3 +88,37 @@ def test_serving_never_imports_what_only_other_commands_need() -> None:
     ).stdout.split()
     assert not [name for name in loaded if name.split(".")[0] in {"alembic", "mako"}]
     assert "opentelemetry.exporter.otlp.proto.http" not in loaded
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m service ARGS` as a person runs it, with `env` over a clean environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        env={**untraced(os.environ), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_taken_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """Another process listens on PORT: one line naming it on stderr, nothing else."""
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
+        done = run_cli("serve", env=env)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert f"PORT={port}" in done.stderr
+    assert "in use" in done.stderr
+    assert done.stdout == ""
+
+
+def test_a_bad_setting_at_the_command_line_is_one_line_and_exit_2() -> None:
+    """PORT=eighty: one line naming PORT, exit 2, no traceback."""
+    done = run_cli("serve", env={"PORT": "eighty"})
+    assert (done.returncode, done.stderr.count("\n"), done.stdout) == (2, 1, "")
+    assert "PORT must be a whole number" in done.stderr
