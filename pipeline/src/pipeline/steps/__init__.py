@@ -11,6 +11,7 @@
 | repository | GitOpsRepo | clone, commit, push, pull request, revert of the overlay |
 | ci | Ci | every step composed, the summary and the evidence |
 | delivery | Delivery | deploy (staging, production), smoke |
+| promotion | Promotion | what deploy checks: the tag's digest, signature and SBOM attestations, the image's revision label, staging's Argo CD state |
 | follow | follow_rollout | `deploy --wait`: Argo CD followed after the push (decisions in pipeline.argocd), reverted on failure |
 | notify | post, tell | one webhook post (Slack-compatible), for ci and deploy |
 
