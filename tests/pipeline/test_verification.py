@@ -168,3 +168,13 @@ def test_a_policy_that_cannot_be_checked_is_refused(expect: Expectations, flag: 
     """The expectations are checked before any cosign runs, naming the flag."""
     with pytest.raises(ArgumentError, match=f"^{flag} "):
         expect.check()
+
+
+def test_keyless_checks_name_the_identity_and_issuer() -> None:
+    """Without a key every check trusts the signer identity (a regexp) and its OIDC issuer."""
+    identity, issuer = "^https://github.com/acme/", "https://token.actions.githubusercontent.com"
+    for check in ("signature", "sbom", "provenance"):
+        argv = verify_command(IMAGE, check, identity=identity, issuer=issuer)
+        assert argv[-5:] == [
+            "--certificate-identity-regexp", identity, "--certificate-oidc-issuer", issuer, IMAGE
+        ]  # fmt: skip
