@@ -29,7 +29,7 @@ def test_trivy_image_reports_everything_and_lets_the_gate_decide() -> None:
 def test_trivy_uses_the_ignore_file_and_the_cache() -> None:
     """.trivyignore is honoured and the DB lives in the mounted cache."""
     args = commands.trivy_fs("/src", "out.json", "misconfig,secret")
-    assert args[args.index("--ignorefile") + 1] == ".trivyignore"
+    assert args[args.index("--ignorefile") + 1] == ".trivyignore.yaml"
     assert args[args.index("--cache-dir") + 1] == commands.TRIVY_CACHE
 
 

@@ -51,15 +51,21 @@ async def test_ci_with_registry_publishes_then_signs_the_digest(
     script_reports(engine, CLEAN)
     script_index(engine, {"linux/amd64": "sha256:" + "b" * 64})
     key = dag.secret("env://COSIGN_KEY")
-    summary = await pipeline.ci(address=ADDRESS, private_key=key, revision="abc123")
+    engine.answer("imageRef", "python:3.11@sha256:" + "5e" * 32)
+    summary = await pipeline.ci(
+        address=ADDRESS, private_key=key, revision="a" * 40,
+        source_url="https://github.com/acme/hello-world-api", source_ref="refs/heads/main",
+    )  # fmt: skip
     (push,) = engine.called("publish")
     digest = summary.split("image: ")[1].strip()
     cosign = [a[-1] for a in engine.execs() if a[0] == "sh" and "exec cosign" in a[-1]]
     assert max(c.seq for c in engine.called("contents")) < push.seq
-    assert [c.split("exec cosign ")[1].split()[0] for c in cosign] == ["sign", "attest"]
+    assert [c.split("exec cosign ")[1].split()[0] for c in cosign] == ["sign", "attest", "attest"]
     assert "@sha256:" in digest
     assert cosign[0].endswith(digest)
     assert cosign[1].endswith("ghcr.io/acme/hello-api@sha256:" + "b" * 64)
+    provenance = f"--type https://slsa.dev/provenance/v1 --predicate /in/provenance.json {digest}"
+    assert cosign[2].endswith(provenance)
 
 
 async def test_evidence_keeps_every_report_and_an_sbom_per_platform(
@@ -117,8 +123,11 @@ async def test_ci_skips_image_steps_after_a_failed_check(engine: FakeEngine, pip
     """When a check fails, nothing is scanned, published or signed."""
     script_reports(engine, CLEAN)
     engine.answer("stdout", Exception("ruff: 3 errors"))
+    engine.answer("imageRef", "python:3.11@sha256:" + "5e" * 32)
     with pytest.raises(PipelineFailedError, match=r"\| lint \| FAILED \| ruff: 3 errors"):
-        await pipeline.ci(address=ADDRESS, private_key=dag.secret("env://COSIGN_KEY"))
+        await pipeline.ci(address=ADDRESS, private_key=dag.secret("env://COSIGN_KEY"),
+                          revision="a" * 40, source_url="https://github.com/acme/hello-world-api",
+                          source_ref="refs/heads/main")  # fmt: skip
     assert engine.called("publish") == []
 
 

@@ -83,10 +83,7 @@ async def test_scan_fails_and_names_the_findings(engine: FakeEngine, pipeline: A
 
 async def test_scan_passes_above_the_findings(engine: FakeEngine, pipeline: Any) -> None:
     """A threshold above every finding passes and returns the reports directory."""
-    engine.answer(
-        lambda c: c.field == "contents",
-        LOW_ONLY,
-    )
+    script_reports(engine, LOW_ONLY)
     reports = await pipeline.scan(severity="CRITICAL")
     assert await reports.id()
 

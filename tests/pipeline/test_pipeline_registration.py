@@ -17,9 +17,10 @@ from tests.pipeline.tools import ROOT
 
 FUNCTIONS = {
     "lint", "test", "integration", "self_test", "audit", "build", "build_all", "scan", "sbom",
-    "publish", "sign", "attest", "verify", "ci", "evidence", "serve", "deploy", "smoke",
+    "publish", "sign", "attest", "verify", "verify_policy", "ci", "evidence", "serve", "deploy",
+    "smoke",
 }  # fmt: skip
-SIDE_EFFECTS = {"publish", "sign", "attest", "verify", "ci", "deploy", "smoke"}
+SIDE_EFFECTS = {"publish", "sign", "attest", "verify", "verify_policy", "ci", "deploy", "smoke"}
 
 
 def _functions(registered: dict[str, Any]) -> dict[str, Any]:

@@ -27,8 +27,18 @@ Severity = Annotated[
 IgnoreUnfixed = Annotated[bool, Doc("Skip vulnerabilities that have no fixed version yet.")]
 TrivyIgnore = Annotated[
     dagger.File | None,
-    Doc("A .trivyignore file of accepted findings; omitted: the source's .trivyignore, if any."),
+    Doc(
+        "A .trivyignore.yaml of accepted findings, each with statement and expired_at;"
+        " omitted: the source's .trivyignore.yaml, if any."
+    ),
 ]
+SourceRef = Annotated[
+    str, Doc("Git ref built, e.g. refs/heads/main ($GITHUB_REF); empty: the checkout's ref.")
+]
+SourceRepository = Annotated[
+    str, Doc("HTTPS URL of the source repository the provenance must name.")
+]
+ProtectedBranch = Annotated[str, Doc("Branch production images must be built from.")]
 Image = Annotated[str, Doc("Image reference by digest (name@sha256:...); tags are refused.")]
 Address = Annotated[str, Doc('Registry address to push to, e.g. "ghcr.io/org/hello-api:1.2.0".')]
 RegistryUser = Annotated[

@@ -80,15 +80,6 @@ def digest_of(image: str) -> str:
     return "sha256:" + commands.require_digest(image).split(DIGEST_MARK, 1)[1]
 
 
-def with_predicate_type(argv: list[str], kind: str) -> list[str]:
-    """A cosign attest/verify-attestation command for another predicate type.
-
-    Until pipeline.commands takes the type as an argument (requested of its owner).
-    """
-    at = argv.index("--type") + 1
-    return [*argv[:at], kind, *argv[at + 1 :]]
-
-
 def verify_command(
     image: str,
     check: str,
@@ -104,7 +95,7 @@ def verify_command(
     )
     if check == "signature":
         return verify()
-    return with_predicate_type(verify(attestation=True), ATTESTATIONS[check])
+    return verify(attestation=True, predicate_type=ATTESTATIONS[check])
 
 
 def attest_provenance_command(
@@ -117,5 +108,6 @@ def attest_provenance_command(
     `invocationId` as `invocationID` (seen with the real cosign); with the URI it signs
     our predicate as written. `verify-attestation --type slsaprovenance1` matches both.
     """
-    argv = commands.cosign_attest(image, predicate, keyless=keyless, sigstore=sigstore)
-    return with_predicate_type(argv, PREDICATE_TYPE)
+    return commands.cosign_attest(
+        image, predicate, keyless=keyless, sigstore=sigstore, predicate_type=PREDICATE_TYPE
+    )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from pipeline.errors import ArgumentError
 from pipeline.policy import SEVERITIES
+from pipeline.vuln_exceptions import IGNORE_FILE
 
 TRIVY_CACHE = "/var/cache/trivy"
 DIGEST_MARK = "@sha256:"
@@ -111,11 +112,12 @@ def trivy_fs(
 
 def _trivy_common(report: str, cache_dir: str) -> list[str]:
     # Every severity goes into the report; the gate (policy.gate) decides, in one place.
-    # Trivy refuses a missing --ignorefile: the pipeline always provides one (maybe empty).
+    # Trivy refuses a missing --ignorefile: the pipeline always provides one (maybe empty);
+    # the .yaml extension makes Trivy read its YAML format (statement, expired_at).
     return [
         "--format", "json", "--output", report, "--exit-code", "0",
         "--severity", ",".join(SEVERITIES), "--cache-dir", cache_dir,
-        "--ignorefile", ".trivyignore",
+        "--ignorefile", IGNORE_FILE,
     ]  # fmt: skip
 
 
@@ -159,9 +161,10 @@ def cosign_attest(
     *,
     keyless: bool,
     sigstore: Sigstore = Sigstore(),
+    predicate_type: str = "spdxjson",
 ) -> list[str]:
-    """Attach an SPDX SBOM to an image digest as a signed attestation."""
-    args = ["cosign", "attest", "--yes", *_signer(keyless), "--type", "spdxjson"]
+    """Attach a predicate (an SPDX SBOM by default) to an image digest, signed."""
+    args = ["cosign", "attest", "--yes", *_signer(keyless), "--type", predicate_type]
     args += ["--predicate", predicate, *sigstore.signing(keyless=keyless)]
     return [*args, require_digest(image)]
 
@@ -174,9 +177,10 @@ def cosign_verify(
     issuer: str = "",
     sigstore: Sigstore = Sigstore(),
     attestation: bool = False,
+    predicate_type: str = "spdxjson",
 ) -> list[str]:
-    """Verify an image's signature (or SPDX attestation, printed) with a key or an identity."""
-    what = ["verify-attestation", "--type", "spdxjson"] if attestation else ["verify"]
+    """Verify an image's signature (or an attestation, printed) with a key or an identity."""
+    what = ["verify-attestation", "--type", predicate_type] if attestation else ["verify"]
     trust = [*_trust(key, identity, issuer), *sigstore.verifying(keyless=not key)]
     return ["cosign", *what, *trust, require_digest(image)]
 

@@ -199,6 +199,7 @@ class CiRequest:
     gate: Gate = field(default_factory=Gate)
     run_url: str = ""
     webhook: dagger.Secret | None = None
+    source_ref: str = ""
 
     def check(self) -> None:
         """The gate's severity, the login, the signers."""

@@ -34,6 +34,7 @@ from pipeline.arguments import (
     Platform,
     Platforms,
     PrivateKey,
+    ProtectedBranch,
     PublicKey,
     RegistryPassword,
     RegistryUser,
@@ -46,6 +47,8 @@ from pipeline.arguments import (
     RunUrl,
     Sbom,
     Severity,
+    SourceRef,
+    SourceRepository,
     SourceRevision,
     SourceUrl,
     Token,
@@ -72,14 +75,18 @@ from pipeline.inputs import (
     Stamp,
     Trust,
 )  # fmt: skip
+from pipeline.revision import source_commit
 from pipeline.source import SOURCE_IGNORE
 from pipeline.steps.checks import Checks
 from pipeline.steps.ci import Ci
 from pipeline.steps.delivery import Delivery
 from pipeline.steps.image import ImageBuilder
+from pipeline.steps.provenance import Provenance
 from pipeline.steps.scanner import Scanner, passed_or_raise
 from pipeline.steps.signing import Signer
+from pipeline.steps.verifier import Verifier
 from pipeline.toolbox import Images, Toolbox
+from pipeline.verification import Expectations
 
 Environment = enum_type(gitops.Environment)
 
@@ -288,10 +295,20 @@ class Pipeline:
         oidc_token: OidcToken = None,
         username: RegistryUser = "",
         password: RegistryPassword = None,
+        source_url: SourceUrl = "",
+        revision: Revision = "",
+        source_ref: SourceRef = "",
+        version: Version = "dev",
+        platforms: Platforms = [],  # noqa: B006 (Dagger arguments are not mutated)
+        run_url: RunUrl = "",
     ) -> str:
-        """Attach the SBOM to an image digest as a signed cosign attestation."""
-        keys = Keys(private_key, key_password, oidc_token)
-        return await Signer(self.tools(), Login(username, password)).attest(image, sbom, keys)
+        """Attach the SBOM (with --source-url also the SLSA provenance) to an image digest."""
+        keys, login = Keys(private_key, key_password, oidc_token), Login(username, password)
+        if not source_url:
+            return await Signer(self.tools(), login).attest(image, sbom, keys)
+        stamp = Stamp(version, revision or await source_commit(self.git), "", source_url)
+        build = (stamp, platforms, source_ref, run_url)
+        return await Provenance(self.tools(), login).attest_with_sbom(image, sbom, keys, build)
 
     @function(cache="never")
     async def verify(
@@ -306,6 +323,26 @@ class Pipeline:
         """Verify the image's cosign signature; fail when it is unsigned or wrongly signed."""
         trust = Trust(public_key, certificate_identity, certificate_oidc_issuer)
         return await Signer(self.tools(), Login(username, password)).verify(image, trust)
+
+    @function(cache="never")
+    async def verify_policy(
+        self,
+        image: Image,
+        source_repository: SourceRepository,
+        env: Environment = gitops.Environment.production,
+        branch: ProtectedBranch = "main",
+        revision: SourceRevision = "",
+        public_key: PublicKey = None,
+        certificate_identity: Identity = "",
+        certificate_oidc_issuer: Issuer = GITHUB_ISSUER,
+        username: RegistryUser = "",
+        password: RegistryPassword = None,
+    ) -> str:
+        """Check a digest's signature, SBOM and provenance against the policy; a short report."""
+        trust = Trust(public_key, certificate_identity, certificate_oidc_issuer)
+        policy = Expectations(source_repository, branch, revision, gitops.require_env(env))
+        verifier = Verifier(self.tools(), Login(username, password))
+        return await verifier.verify_policy(image, trust, policy)
 
     # --- the whole pipeline --------------------------------------------------------------
     @function(cache="never")
@@ -326,13 +363,14 @@ class Pipeline:
         ignore_unfixed: IgnoreUnfixed = True,
         run_url: RunUrl = "",
         webhook: Webhook = None,
+        source_ref: SourceRef = "",
     ) -> str:
         """Lint, audit, test while building; scan, SBOM; with an address publish, sign, attest."""
         request = CiRequest(
             address, platforms, Login(username, password),
             Keys(private_key, key_password, oidc_token),
             Stamp(version, revision, created, source_url), Gate(severity, ignore_unfixed),
-            run_url, webhook,
+            run_url, webhook, source_ref,
         )  # fmt: skip
         return await Ci(self.tools()).run(request)
 

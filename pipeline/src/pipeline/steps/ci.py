@@ -3,6 +3,7 @@
 import json
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -11,10 +12,12 @@ from dagger import dag
 
 from pipeline.errors import PipelineError
 from pipeline.inputs import CiRequest, Gate, Login, Stamp
+from pipeline.provenance import BuildFacts
 from pipeline.revision import source_commit
 from pipeline.steps.checks import Checks
 from pipeline.steps.image import ImageBuilder
 from pipeline.steps.notify import post
+from pipeline.steps.provenance import Provenance
 from pipeline.steps.registry import RegistryTools
 from pipeline.steps.scanner import Scanner, passed_or_raise
 from pipeline.steps.signing import Signer
@@ -67,9 +70,11 @@ class Ci:
     async def run(self, request: CiRequest) -> str:
         """The summary of a run; raises PipelineFailedError (the summary) when a step failed."""
         request.check()
+        started = datetime.now(UTC)
         revision = request.stamp.revision or await self.revision()
         stamp = Stamp(request.stamp.version, revision, request.stamp.created,
                       request.stamp.source_url)  # fmt: skip
+        facts = await self.provenance_facts(request, stamp, started)
         record = Record()
         variants = ImageBuilder(self.tools).build_all(request.platforms, stamp)
         await self.check_and_build(record, request.gate, variants)
@@ -77,7 +82,7 @@ class Ci:
         if record.ok:
             await self.scan_all(record, request.platforms, variants, request.gate)
             await record.run("sbom", _sync_all(list(sboms.values()), "SBOM"))
-        digest = await self.release(record, request, variants, sboms)
+        digest = await self.release(record, request, variants, sboms, facts)
         if not record.ok and request.webhook is not None:
             failed = failed_steps(record.steps)
             notify = self.notify(request.webhook, failed, revision, request.run_url)
@@ -118,6 +123,7 @@ class Ci:
         request: CiRequest,
         variants: list[dagger.Container],
         sboms: dict[str, dagger.File],
+        facts: BuildFacts | None = None,
     ) -> str:
         """With an address and every step green: push, then sign and attest; the digest."""
         if not (request.address and record.ok):
@@ -129,7 +135,24 @@ class Ci:
             await record.run("sign", signer.sign(digest, request.keys))
             attested = _count(signer.attest_all(digest, sboms, request.keys), "SBOM")
             await record.run("attest", attested)
+            if facts is not None:
+                made = Provenance(self.tools, request.login).attest(digest, facts, request.keys)
+                await record.run("provenance", made)
         return digest
+
+    async def provenance_facts(
+        self, request: CiRequest, stamp: Stamp, started: datetime
+    ) -> BuildFacts | None:
+        """What the provenance will say, checked before anything is built or pushed.
+
+        Only when `ci` publishes and signs; ArgumentError names a missing --source-url.
+        """
+        if not (request.address and request.keys.given):
+            return None
+        made = Provenance(self.tools, request.login)
+        return await made.facts(
+            stamp, request.platforms, request.source_ref, request.run_url, started
+        )
 
     async def notify(
         self, webhook: dagger.Secret, failed: list[str], revision: str, run_url: str

@@ -90,7 +90,7 @@ class Scanner:
         scanned = (
             self.trivy(ignore_file)
             .with_file("/scan/image.tar", image.as_tarball())
-            .with_exec(yaml_ignorefile(scan))
+            .with_exec(scan)
             .with_exec(commands.trivy_sarif("out/image.json", "out/image.sarif"))
         )
         findings = parse_report(await report(scanned, "out/image.json", db))
@@ -115,8 +115,8 @@ class Scanner:
             self.trivy(ignore_file)
             .with_directory("/deps", deps)
             .with_directory("/src", self.tools.source)
-            .with_exec(yaml_ignorefile(vulnerabilities))
-            .with_exec(yaml_ignorefile(source))
+            .with_exec(vulnerabilities)
+            .with_exec(source)
             .with_exec(commands.trivy_sarif("out/dependencies.json", "out/dependencies.sarif"))
             .with_exec(commands.trivy_sarif("out/source.json", "out/source.sarif"))
         )
@@ -126,15 +126,6 @@ class Scanner:
         findings = [f for t in texts for f in parse_report(t)]
         exceptions = await self.exceptions(ignore_file)
         return scanned.directory("out"), gate(findings, gate_args.severity, exceptions)
-
-
-def yaml_ignorefile(argv: list[str]) -> list[str]:
-    """A trivy command reading IGNORE_FILE (Trivy's YAML format, chosen by the extension).
-
-    A no-op once pipeline.commands names IGNORE_FILE itself (requested of its owner).
-    """
-    at = argv.index("--ignorefile") + 1
-    return [*argv[:at], IGNORE_FILE, *argv[at + 1 :]]
 
 
 async def report(scanned: dagger.Container, path: str, db: TrivyDb) -> str:
