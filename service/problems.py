@@ -147,6 +147,13 @@ def ordered_methods(allow: str) -> str:
     return ", ".join(known + sorted(methods - set(order)))
 
 
+def allowed_methods(request: Request[Any, Any, Any]) -> str:
+    """The Allow header for the path this request was routed to: every method it has."""
+    template = request.scope["path_template"]
+    methods = next((r.methods for r in request.app.routes if r.path_format == template), ())
+    return ordered_methods(", ".join(methods))
+
+
 def on_database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     if not is_outage(exc):
         return on_unexpected_error(request, exc)  # a bug in a query, not an outage

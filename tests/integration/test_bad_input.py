@@ -6,8 +6,6 @@ databases' own (asyncpg's int64 range, SQLite's OverflowError) as much as the ap
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -56,18 +54,15 @@ BAD_QUERIES = [
 ]
 
 
-def cursor(raw: str) -> str:
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
 HOSTILE_READS = [
     pytest.param(f"/api/v1/greetings/{ID_MAX + 1}", 404, id="id past BIGINT"),
     pytest.param(f"/api/v1/greetings/{ID_MAX}", 404, id="largest id, absent"),
     pytest.param("/api/v1/greetings/" + "9" * 5000, 404, id="id of 5000 digits"),
     pytest.param("/api/v1/greetings/-1", 400, id="negative id"),
-    pytest.param(f"/api/v1/greetings?cursor={cursor(f'v1:{ID_MAX + 1}')}", 400, id="cursor past"),
-    pytest.param(f"/api/v1/greetings?cursor={cursor('v1:' + '9' * 40)}", 400, id="cursor digits"),
-    pytest.param(f"/api/v1/greetings?cursor={cursor('v1:-1')}", 400, id="negative cursor"),
+    pytest.param(f"/api/v1/greetings?cursor={ID_MAX + 1}", 400, id="cursor past BIGINT"),
+    pytest.param(f"/api/v1/greetings?cursor={'9' * 19}", 400, id="cursor of 19 nines"),
+    pytest.param("/api/v1/greetings?cursor=-1", 400, id="negative cursor"),
+    pytest.param("/api/v1/greetings?cursor=djE6MQ", 400, id="old base64 cursor"),
     pytest.param(f"/api/v1/greetings?limit={10**30}", 400, id="limit past int64"),
 ]
 

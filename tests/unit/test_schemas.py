@@ -14,6 +14,7 @@ import pytest
 
 from service.greetings.body import MAX_DEPTH, nesting_depth, too_deep
 from service.greetings.schemas import (
+    CURSOR_PATTERN,
     ID_MAX,
     NAME_PATTERN,
     NAME_PATTERN_ECMA,
@@ -94,14 +95,26 @@ def test_unknown_fields_are_refused() -> None:
         msgspec.convert({"name": "Ann", "nmae": "x"}, GreetingCreate)
 
 
-@pytest.mark.parametrize("last_id", [0, 1, 12345, ID_MAX])
+@pytest.mark.parametrize("last_id", [0, 1, 12345, 10**18, ID_MAX - 1, ID_MAX])
 def test_a_cursor_round_trips(last_id: int) -> None:
     """decode(encode(id)) is id, up to the largest id the column holds."""
     assert decode_cursor(encode_cursor(last_id)) == last_id
 
 
-FOREIGN_CURSORS = ["", "zzz", "djE6YWJj", "djI6MQ", "%%%", "djE6LTE"]
-BEYOND_THE_COLUMN = [encode_cursor(ID_MAX + 1), encode_cursor(10**40)]
+FOREIGN_CURSORS = [
+    "",
+    "zzz",
+    "djE6MQ",
+    "%%%",
+    "-1",
+    "+1",
+    "01",
+    " 1",
+    "1\n",
+    "1.0",
+    "\u0661",
+]  # an Arabic-Indic one
+BEYOND_THE_COLUMN = [encode_cursor(ID_MAX + 1), encode_cursor(10**40), "9" * 19]
 
 
 @pytest.mark.parametrize("cursor", [*FOREIGN_CURSORS, *BEYOND_THE_COLUMN])
@@ -109,6 +122,26 @@ def test_foreign_cursors_are_refused(cursor: str) -> None:
     """Anything this service did not hand out, or beyond the id column, is InvalidCursorError."""
     with pytest.raises(InvalidCursorError):
         decode_cursor(cursor)
+
+
+def test_the_published_cursor_pattern_is_exactly_the_id_range() -> None:
+    """node, reading the published pattern, accepts exactly the cursors the server accepts:
+    0..ID_MAX, checked at every digit's edge, and nothing foreign."""
+    edges = [0, 9, 10, 10**17, 10**18 - 1, 10**18, ID_MAX - 1, ID_MAX, ID_MAX + 1, 10**19]
+    edges += [int(str(ID_MAX)[:i] + "9" * (19 - i)) for i in range(19)]
+    subjects = [str(edge) for edge in edges] + FOREIGN_CURSORS
+    expected = [edge <= ID_MAX for edge in edges] + [False] * len(FOREIGN_CURSORS)
+    assert [accepted(subject) for subject in subjects] == expected
+    assert ecma_matches(CURSOR_PATTERN, subjects) == expected
+
+
+def accepted(cursor: str) -> bool:
+    """Whether the server takes this cursor."""
+    try:
+        decode_cursor(cursor)
+    except InvalidCursorError:
+        return False
+    return True
 
 
 @pytest.mark.parametrize(
