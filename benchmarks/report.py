@@ -25,9 +25,11 @@ GOALS = (
     ("p99 latency of the service (ms)", SERVICE, None, "p99", "<=", 20.0),
     ("peak RSS of the service worker (MiB)", SERVICE, None, "rss", "<=", 120.0),
     ("ready after start, slowest pass (s)", SERVICE, None, "ready", "<=", 1.0),
-    ("POST greetings / pgbench insert", SERVICE_POST, PGBENCH, "rps", ">=", 0.5),
+    # Issue 12 restated the database goal against the floor peer measured in the same run
+    # (bare Litestar + asyncpg, the same INSERT); pgbench is context only.
+    ("context: POST greetings / pgbench insert", SERVICE_POST, PGBENCH, "rps", ">=", None),
     ("context: bare litestar + asyncpg / pgbench", STORE_FLOOR, PGBENCH, "rps", ">=", None),
-    ("POST greetings / bare litestar + asyncpg", SERVICE_POST, STORE_FLOOR, "rps", ">=", 0.5),
+    ("POST greetings / bare litestar + asyncpg", SERVICE_POST, STORE_FLOOR, "rps", ">=", 0.7),
 )
 
 
@@ -95,15 +97,22 @@ def _goal_row(goal: tuple[Any, ...], metrics: dict[str, dict[str, float]]) -> li
     name, numerator, denominator, metric, comparison, bound = goal
     if numerator not in metrics or (denominator and denominator not in metrics):
         return None
-    value, by_cpu = metrics[numerator][metric], "-"
+    value, cpu_ratio = metrics[numerator][metric], None
     if denominator:
         value /= metrics[denominator][metric]
         if metrics[numerator]["cpu_us"] and metrics[denominator]["cpu_us"]:
-            by_cpu = f"{metrics[denominator]['cpu_us'] / metrics[numerator]['cpu_us']:.2f}x"
+            cpu_ratio = metrics[denominator]["cpu_us"] / metrics[numerator]["cpu_us"]
     shown = f"{value:.2f}x" if denominator else f"{value:.2f}"
+    by_cpu = "-" if cpu_ratio is None else f"{cpu_ratio:.2f}x"
     if bound is None:
         return [name, shown, "-", "-", by_cpu]
-    met = value >= bound if comparison == ">=" else value <= bound
+    # A ratio goal is met by the median req/s *and* by CPU time per request (issue 12):
+    # a busy machine moves the first, hardly the second.
+    met = all(
+        v >= bound if comparison == ">=" else v <= bound
+        for v in (value, cpu_ratio)
+        if v is not None
+    )
     return [name, shown, f"{comparison} {bound:g}", "yes" if met else "**no**", by_cpu]
 
 
