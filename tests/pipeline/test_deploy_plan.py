@@ -21,6 +21,7 @@ from tests.k8s.gitops_repo import bare_remote, run
 from tests.pipeline.conftest import CANARIES, ROOT
 from tests.pipeline.fake_engine import Call, FakeEngine
 from tests.pipeline.plan_helpers import argv, index, secret_vars
+from tests.pipeline.test_verification import provenance, sbom
 
 pytestmark = pytest.mark.anyio
 STAGED = "ghcr.io/acme/hello-api@sha256:" + "c" * 64
@@ -35,6 +36,7 @@ REPO = "https://github.com/acme/hello-world-api.git"
 CONFIG = json.dumps({"config": {"Labels": {"org.opencontainers.image.revision": BUILT_FROM}}})
 PULL = "https://github.com/acme/hello-world-api/pull/7"
 ATTESTATION = "exec cosign verify-attestation --type spdxjson --key /in/cosign.pub"
+PROVENANCE = "exec cosign verify-attestation --type slsaprovenance1 --key /in/cosign.pub"
 IDENTITY = {
     "certificate_identity": r"^https://github\.com/acme/hello-world-api/\.github/workflows/ci\.yml@refs/heads/main$"
 }
@@ -64,6 +66,16 @@ def application(image: str, sync: str = "Synced", health: str = "Healthy") -> st
     }})  # fmt: skip
 
 
+def attested(kind: str, **changes: Any) -> Any:
+    """What verify-attestation prints for the digest it was given: `ci`'s statement of `kind`."""
+    made = {"sbom": sbom, "provenance": lambda d: provenance(d, revision=BUILT_FROM, **changes)}
+
+    def answer(call: Call) -> str:
+        return made[kind](last_exec(call).rsplit("@", 1)[1]).stdout
+
+    return answer
+
+
 def script(
     engine: FakeEngine, staging: str = STAGED, answers: dict[str, Any] | None = None
 ) -> None:
@@ -80,7 +92,8 @@ def script(
         "rev-parse": HEAD, "cosign verify": "Verified OK", "pulls": json.dumps({"html_url": PULL}),
         "state=open": "[]", "crane manifest": index({"linux/amd64": AMD64, "linux/arm64": ARM64}),
         "crane config": CONFIG, "crane digest": RESOLVED.split("@")[1], "Deploy-Id": HEAD,
-        "ancestry": "descendant", **(answers or {}),
+        "ancestry": "descendant", "--type spdxjson": attested("sbom"),
+        "--type slsaprovenance1": attested("provenance"), **(answers or {}),
     }.items():  # fmt: skip
         engine.answer(lambda c, w=word: c.field == "stdout" and w in last_exec(c), value)
 
@@ -145,7 +158,7 @@ async def test_staging_promotes_the_digest_ci_published_without_building(
     script(engine)
     said = await deploy(pipeline, "staging", address=TAG, revision=BUILT_FROM, **IDENTITY)
     assert gitops.read_image(written(engine)) == tuple(RESOLVED.split("@"))
-    assert "signature and 2 SBOM attestation(s) verified" in said
+    assert "verify-policy passed (signature, sbom, provenance," in said
     assert any(e[-1].endswith(f"exec crane digest {TAG}") for e in engine.execs())
     assert (engine.called("dockerBuild"), engine.called("publish")) == ([], [])
     assert not any(
@@ -178,7 +191,7 @@ async def test_staging_without_trust_says_nothing_was_verified(
 async def test_production_verifies_then_opens_a_pull_request(
     engine: FakeEngine, pipeline: Any
 ) -> None:
-    """Staging's digest: signature and each platform's SBOM attestation before any push."""
+    """Staging's digest: the whole policy (signature, SBOMs, provenance) before any push."""
     script(engine)
     key = dag.host().file(str(ROOT / "dagger.json"))
     said = await deploy(pipeline, "production", public_key=key)
@@ -188,9 +201,10 @@ async def test_production_verifies_then_opens_a_pull_request(
         f"exec cosign verify --key /in/cosign.pub {STAGED}",
         f"{ATTESTATION} ghcr.io/acme/hello-api@{AMD64}",
         f"{ATTESTATION} ghcr.io/acme/hello-api@{ARM64}",
+        f"{PROVENANCE} {STAGED}",
     ]
-    last_verify = engine.leaf_where(lambda c: "cosign verify-attestation" in last_exec(c))
-    assert last_verify.seq < pushes(engine)[0].seq
+    first = min(c.seq for c in engine.calls if "--type slsaprovenance1" in last_exec(c))
+    assert first < min(c.seq for c in pushes(engine))
     assert (engine.called("publish"), engine.called("dockerBuild")) == ([], [])
     branch = gitops.pr_branch("production", STAGED.split("@")[1], BUILT_FROM)
     assert argv(pushes(engine)[-1])[-1] == gitops.promotion_push(branch)[0]
@@ -237,7 +251,7 @@ async def test_production_requires_staging_to_run_it_synced_and_healthy(
         "argocd_server": "https://argocd.acme.io",
         "argocd_token": dag.secret("env://COSIGN_KEY"),
     }
-    with pytest.raises(DeployFailedError, match=f"production refuses .*{problem}"):
+    with pytest.raises(DeployFailedError, match=f"(?s)production refuses .*{problem}"):
         await deploy(pipeline, "production", **IDENTITY, **argo)
     assert pushes(engine) == []
 
@@ -256,15 +270,46 @@ async def test_production_proceeds_when_staging_runs_it_healthy(
     assert said.endswith(PULL)
 
 
-@pytest.mark.parametrize("failing", ["cosign verify --", "cosign verify-attestation"])
-async def test_production_refuses_an_unsigned_or_unattested_digest(
-    engine: FakeEngine, pipeline: Any, failing: str
+@pytest.mark.parametrize(
+    ("failing", "check"),
+    [("cosign verify --", "signature"), ("--type spdxjson", "sbom"),
+     ("--type slsaprovenance1", "provenance")],
+)  # fmt: skip
+async def test_production_refuses_a_digest_failing_a_policy_check(
+    engine: FakeEngine, pipeline: Any, failing: str, check: str
 ) -> None:
-    """A signature or an SBOM attestation that does not verify stops production before any push."""
-    script(engine, answers={failing: Exception("no matching signatures")})
-    with pytest.raises(DeployFailedError, match=r"production refuses .* did not verify"):
+    """An unsigned, SBOM-less or provenance-less digest stops production before any push."""
+    script(engine)
+    engine.answer(lambda c: c.field == "exitCode" and failing in last_exec(c), 1)
+    with pytest.raises(DeployFailedError, match=rf"production refuses .*FAILED \({check}"):
         await deploy(pipeline, "production", **IDENTITY)
     assert pushes(engine) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [({"repository": "https://github.com/evil/fork"}, "built from https://github.com/evil/fork"),
+     ({"ref": "refs/heads/feature"}, "built from refs/heads/feature, not the protected")],
+)  # fmt: skip
+async def test_production_refuses_provenance_from_elsewhere(
+    engine: FakeEngine, pipeline: Any, changes: dict[str, str], problem: str
+) -> None:
+    """Another repository, or a branch other than --branch: refused, named, nothing pushed."""
+    script(engine, answers={"--type slsaprovenance1": attested("provenance", **changes)})
+    with pytest.raises(DeployFailedError, match=f"(?s)production refuses .*{problem}"):
+        await deploy(pipeline, "production", **IDENTITY)
+    assert pushes(engine) == []
+
+
+async def test_staging_with_a_trust_runs_the_policy_without_the_branch_rule(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """A feature-branch build may reach staging; its provenance is still checked."""
+    feature = attested("provenance", ref="refs/heads/feature")
+    script(engine, answers={"--type slsaprovenance1": feature})
+    said = await deploy(pipeline, "staging", image=NEW, **IDENTITY)
+    assert "verify-policy passed" in said
+    assert f"{PROVENANCE.split(' --key')[0]} --certificate-identity" in "\n".join(verified(engine))
 
 
 def overlay_history(*records: tuple[str, str]) -> str:
@@ -356,6 +401,8 @@ ARGO = {"wait": True, "argocd_server": "https://argocd.acme.io"}
         ("production", {"image": NEW, **IDENTITY}, "--image applies to staging"),
         ("production", {"wait": True, **IDENTITY}, "--wait applies to staging"),
         ("production", {}, "--public-key or --certificate-identity: give exactly one"),
+        ("staging", {"image": NEW, "source_repository": "git@github.com:a/b.git", **IDENTITY},
+         "--source-repository must be an https URL"),
         ("production", {"certificate_identity": "^https://github.com/acme/"},
          r"--certificate-identity must be anchored: start with \^ and end with @refs/heads/main\$"),
         ("production", {"certificate_identity": "https://github.com/acme/x.yml@refs/heads/main$"},

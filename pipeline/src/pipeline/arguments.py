@@ -39,6 +39,9 @@ SourceRepository = Annotated[
     str, Doc("HTTPS URL of the source repository the provenance must name.")
 ]
 ProtectedBranch = Annotated[str, Doc("Branch production images must be built from.")]
+PolicySource = Annotated[
+    str, Doc("HTTPS URL of the source repository the provenance must name; empty: --repository.")
+]
 Image = Annotated[str, Doc("Image reference by digest (name@sha256:...); tags are refused.")]
 Address = Annotated[str, Doc('Registry address to push to, e.g. "ghcr.io/org/hello-api:1.2.0".')]
 RegistryUser = Annotated[
@@ -88,7 +91,7 @@ ReleaseTag = Annotated[
     Doc("Staging without --image: the tag `ci` published (ghcr.io/org/api:SHA), resolved to"
         " its digest in the registry; nothing is built."),
 ]  # fmt: skip
-Branch = Annotated[str, Doc("Branch Argo CD follows.")]
+Branch = Annotated[str, Doc("Branch Argo CD follows; production images must be built from it.")]
 SourceRevision = Annotated[
     str, Doc("Commit the image must have been built from (its revision label); empty: any.")
 ]

@@ -13,6 +13,7 @@ import dagger
 from pipeline import gitops, platform_api
 from pipeline.errors import ArgumentError
 from pipeline.policy import check_severity
+from pipeline.verification import Expectations
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 # The Argo CD poll interval; a wait shorter than one poll could never see a result.
@@ -141,6 +142,18 @@ class DeployRequest:
     wait: bool = False
     rollback: bool = False
     webhook: dagger.Secret | None = None
+    source_repository: str = ""
+
+    @property
+    def policy(self) -> Expectations | None:
+        """What the provenance must say: always for production, for staging with a trust.
+
+        The source repository defaults to --repository (manifests and source together).
+        """
+        if self.env != "production" and not self.trust.given:
+            return None
+        source = self.source_repository or self.repository
+        return Expectations(source, self.branch, self.revision, self.env)
 
     @property
     def follow(self) -> Follow | None:
@@ -162,6 +175,8 @@ class DeployRequest:
             self._check_staging()
         if self.argocd is not None:
             self.argocd.check()
+        if self.policy is not None:
+            self.policy.check()
 
     def _check_production(self) -> None:
         for name, given in (("image", self.image), ("address", self.address)):

@@ -33,6 +33,7 @@ from pipeline.arguments import (
     OidcToken,
     Platform,
     Platforms,
+    PolicySource,
     PrivateKey,
     ProtectedBranch,
     PublicKey,
@@ -383,7 +384,7 @@ class Pipeline:
         certificate_identity: Identity = "", certificate_oidc_issuer: Issuer = GITHUB_ISSUER,
         wait: Wait = False, argocd_server: ArgoServer = "", argocd_token: ArgoToken = None,
         wait_seconds: WaitSeconds = 900, rollback: Rollback = False,
-        webhook: DeployWebhook = None,
+        webhook: DeployWebhook = None, source_repository: PolicySource = "",
     ) -> str:  # fmt: skip
         """Put the digest `ci` made into k8s/overlays/ENV: push (staging) or a PR (production)."""
         asked = argocd_server or wait
@@ -392,7 +393,7 @@ class Pipeline:
             gitops.require_env(env), repository, token, branch, revision, image, address,
             Login(username, password),
             Trust(public_key, certificate_identity, certificate_oidc_issuer),
-            argocd, wait, rollback, webhook,
+            argocd, wait, rollback, webhook, source_repository,
         )  # fmt: skip
         return await Delivery(self.tools()).deploy(request)
 

@@ -55,7 +55,7 @@ class Expectations:
     branch: str = "main"
     """The protected branch production images come from."""
     revision: str = ""
-    """The commit the image must be built from, when the caller knows it."""
+    """The commit the image must be built from (or its prefix), when the caller knows it."""
     env: str = "production"
     """production enforces the branch; staging accepts any branch of the repository."""
 
@@ -101,6 +101,10 @@ class PolicyReport:
         verdict = "passed" if self.passed else f"FAILED ({', '.join(self.failed)})"
         rows = [f"  {'ok' if c.passed else 'FAILED'} {c.name}: {c.detail}" for c in self.checks]
         return "\n".join([f"verify-policy {verdict} for {self.image}", *rows])
+
+    def brief(self) -> str:
+        """One line for a passing report: every check's name."""
+        return f"verify-policy passed ({', '.join(c.name for c in self.checks)})"
 
     def or_raise(self) -> str:
         """The report when it passed; otherwise PolicyFailedError naming each failed check."""
@@ -192,7 +196,7 @@ def _source_problem(source: dict[str, Any], ref: str, expect: Expectations) -> s
         return f"built from {source.get('ref', 'no ref')}, not the protected {ref}"
     if not source.get("commit") or source.get("commit") != source.get("revision"):
         return "the source commit and the resolved git dependency disagree"
-    if expect.revision and source.get("revision") != expect.revision:
+    if expect.revision and not str(source.get("revision")).startswith(expect.revision):
         return f"built from {source.get('revision')}, not the expected {expect.revision}"
     return ""
 

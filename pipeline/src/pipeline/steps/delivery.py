@@ -1,9 +1,11 @@
 """Deploy by GitOps (the digest into the overlay; Argo CD syncs it), follow it, smoke-test.
 
 `deploy` never builds: staging takes the digest `ci` published (a tag resolved in the
-registry, or --image), production the digest staging runs. Both verify what `ci`
-signed and attested, read the image's source revision from its label, and move an
-environment only forward in the source history (--rollback: on purpose).
+registry, or --image), production the digest staging runs. Both run the verification
+policy (signature, SBOM and provenance attestations, the provenance's source) on what
+`ci` made, before anything is pushed (production always, staging given a trust), read
+the image's source revision from its label, and move an environment only forward in
+the source history (--rollback: on purpose).
 """
 
 import secrets
@@ -89,13 +91,13 @@ class Delivery:
         return request.image or await checks.resolve(request.address)
 
     async def checked(self, request: DeployRequest, ref: str, checks: Promotion) -> str:
-        """Verify `ref` (always for production, with a trust for staging); what was checked."""
-        if request.env == "production":
-            verified = await checks.verified(ref, request.trust, request.env)
-            return f"{verified}; {await checks.staging_runs(ref, request.argocd)}"
-        if not request.trust.given:
+        """The policy on `ref` (always for production, with a trust for staging); what passed."""
+        if request.policy is None:
             return "signature NOT verified (no --certificate-identity or --public-key)"
-        return await checks.verified(ref, request.trust, request.env)
+        verified = await checks.verified(ref, request.trust, request.policy)
+        if request.env == "production":
+            return f"{verified}; {await checks.staging_runs(ref, request.argocd)}"
+        return verified
 
     async def forward_only(
         self, request: DeployRequest, repo: GitOpsRepo, clone: dagger.Container, revision: str

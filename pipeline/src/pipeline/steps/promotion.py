@@ -1,7 +1,8 @@
 """What `deploy` checks before it moves an environment: never a rebuild, only what `ci` made.
 
 The digest comes from the registry (a tag `ci` pushed) or from the staging overlay;
-its signature and SBOM attestations are verified with cosign, its source revision is
+the verification policy (pipeline.verification) checks its signature, SBOM and
+provenance attestations and the provenance's source, its source revision is
 read from its OCI label, and production also asks Argo CD whether staging runs it.
 """
 
@@ -14,8 +15,9 @@ from pipeline.errors import DeployFailedError
 from pipeline.inputs import Follow, Login, Trust
 from pipeline.steps.follow import STAGING_APP, application
 from pipeline.steps.registry import RegistryTools
-from pipeline.steps.signing import Signer
+from pipeline.steps.verifier import Verifier
 from pipeline.toolbox import Toolbox
+from pipeline.verification import Expectations
 
 
 @dataclass(frozen=True)
@@ -35,14 +37,15 @@ class Promotion:
             raise DeployFailedError(f"{tag}: the registry answered no digest ({ref!r})")
         return ref
 
-    async def verified(self, ref: str, trust: Trust, env: str) -> str:
-        """What was checked: the signature and each platform's SBOM attestation."""
+    async def verified(self, ref: str, trust: Trust, expect: Expectations) -> str:
+        """The verification policy on `ref` (signature, SBOM and provenance); what passed."""
         try:
-            attested = await Signer(self.tools, self.login).verify_release(ref, trust)
+            report = await Verifier(self.tools, self.login).report(ref, trust, expect)
         except dagger.QueryError as exc:
-            what = "its cosign signature or SBOM attestation did not verify"
-            raise DeployFailedError(f"{env} refuses {ref}: {what} ({exc})") from exc
-        return f"signature and {len(attested)} SBOM attestation(s) verified"
+            raise DeployFailedError(f"{expect.env} refuses {ref}: {exc}") from exc
+        if not report.passed:
+            raise DeployFailedError(f"{expect.env} refuses {ref}: {report.render()}")
+        return report.brief()
 
     async def revision(self, ref: str, asked: str) -> str:
         """The commit the image was built from (its label), which --revision must match."""

@@ -8,7 +8,6 @@ from pipeline import commands
 from pipeline.effects import always_run
 from pipeline.inputs import Keys, Login, Trust
 from pipeline.platforms import platform_images
-from pipeline.promotion import index_images
 from pipeline.steps.chain import Transform
 from pipeline.steps.registry import RegistryTools
 from pipeline.toolbox import Toolbox
@@ -30,6 +29,12 @@ def signer(keys: Keys) -> Transform:
         return c.with_env_variable("COSIGN_PASSWORD", "")  # an unencrypted key: no prompt
 
     return apply
+
+
+def with_public_key(trust: Trust) -> Transform:
+    """The trusted public key where the cosign commands read it (none when keyless)."""
+    key = trust.public_key
+    return lambda c: c.with_file(PUBLIC_KEY, key) if key is not None else c
 
 
 @dataclass(frozen=True)
@@ -67,29 +72,13 @@ class Signer:
             await self.attest(ref, sboms[platform], keys)
         return list(targets.values())
 
-    async def verify(self, image: str, trust: Trust, *, attestation: bool = False) -> str:
-        """cosign's verdict on the image's signature (or SPDX attestation); fails when absent."""
-        key = PUBLIC_KEY if trust.public_key else ""
+    async def verify(self, image: str, trust: Trust) -> str:
+        """cosign's verdict on the image's signature; fails when absent or by another signer."""
         command = commands.cosign_verify(
-            image, key=key, identity=trust.identity, issuer=trust.issuer,
-            sigstore=self.tools.sigstore(), attestation=attestation,
+            image, key=PUBLIC_KEY if trust.public_key else "", identity=trust.identity,
+            issuer=trust.issuer, sigstore=self.tools.sigstore(),
         )  # fmt: skip
-        public_key = trust.public_key
-        with_key: Transform = lambda c: c.with_file(key, public_key) if public_key else c  # noqa: E731
-        return await self.cosign(image, command, with_key).stdout()
-
-    async def verify_release(self, image: str, trust: Trust) -> list[str]:
-        """The index's signature and each platform image's SBOM attestation, as `ci` made them.
-
-        Returns the platform images whose attestation verified; fails at the first that does not.
-        """
-        await self.verify(image, trust)
-        listing = commands.crane_manifest(image)
-        manifest = await RegistryTools(self.tools).run(image, self.login, listing).stdout()
-        platform_images = index_images(image, manifest)
-        for ref in platform_images:
-            await self.verify(ref, trust, attestation=True)
-        return platform_images
+        return await self.cosign(image, command, with_public_key(trust)).stdout()
 
     def cosign(self, image: str, command: list[str], *setup: Transform) -> dagger.Container:
         """A cosign `command` after `setup`; it always runs (sign and attest push, verify reads)."""

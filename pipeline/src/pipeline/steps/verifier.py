@@ -15,11 +15,10 @@ from pipeline.attestations import Outcome, verify_command
 from pipeline.effects import always_run
 from pipeline.inputs import Login, Trust
 from pipeline.promotion import index_images
-from pipeline.steps.chain import Transform
 from pipeline.steps.registry import RegistryTools
-from pipeline.steps.signing import PUBLIC_KEY
+from pipeline.steps.signing import PUBLIC_KEY, with_public_key
 from pipeline.toolbox import Toolbox
-from pipeline.verification import Expectations, evaluate
+from pipeline.verification import Expectations, PolicyReport, evaluate
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,10 @@ class Verifier:
 
     async def verify_policy(self, image: str, trust: Trust, expect: Expectations) -> str:
         """The policy report; PolicyFailedError (the report) names every failed check."""
+        return (await self.report(image, trust, expect)).or_raise()
+
+    async def report(self, image: str, trust: Trust, expect: Expectations) -> PolicyReport:
+        """Every check of the policy on `image`, each from its own cosign run."""
         commands.require_digest(image)
         trust.check()
         expect.check()
@@ -40,7 +43,7 @@ class Verifier:
         signature = await self.outcome(image, "signature", trust)
         sboms = {ref: await self.outcome(ref, "sbom", trust) for ref in platform_images}
         provenance = await self.outcome(image, "provenance", trust)
-        return evaluate(image, expect, signature, sboms, provenance).or_raise()
+        return evaluate(image, expect, signature, sboms, provenance)
 
     def command(self, image: str, check: str, trust: Trust) -> list[str]:
         """The cosign command of one check, trusting the mounted key or the identity."""
@@ -63,9 +66,3 @@ class Verifier:
             )
         )
         return Outcome(await ran.exit_code(), await ran.stdout(), await ran.stderr())
-
-
-def with_public_key(trust: Trust) -> Transform:
-    """The trusted public key where the cosign commands read it (none when keyless)."""
-    key = trust.public_key
-    return lambda c: c.with_file(PUBLIC_KEY, key) if key is not None else c
