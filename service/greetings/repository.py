@@ -99,12 +99,16 @@ async def get(connection: AsyncConnection, greeting_id: int) -> RowMapping | Non
 async def page(connection: AsyncConnection, after_id: int, limit: int) -> list[RowMapping]:
     """Up to `limit` greetings with ids above `after_id`, oldest first (keyset pagination).
 
-    On PostgreSQL only rows up to the settled id: none below it can still appear.
+    On PostgreSQL only rows up to the settled id: none below it can still appear. The
+    bound is applied here, not in SQL, so the page's query and its plan stay the plain
+    index range scan (as a second range bound in SQL it cost milliseconds a page on a
+    table not yet analysed, against 0.1 ms).
     """
     query = select(*COLUMNS).where(GREETINGS.c.id > after_id).order_by(GREETINGS.c.id).limit(limit)
-    if connection.dialect.name == "postgresql":
-        query = query.where(GREETINGS.c.id <= await connection.scalar(SETTLED_ID))
-    return list((await connection.execute(query)).mappings())
+    if connection.dialect.name != "postgresql":
+        return list((await connection.execute(query)).mappings())
+    settled = await connection.scalar(SETTLED_ID)
+    return [row for row in (await connection.execute(query)).mappings() if row["id"] <= settled]
 
 
 def _now() -> datetime:
