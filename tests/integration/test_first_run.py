@@ -71,7 +71,7 @@ def test_a_fresh_venv_installs_and_serves(tmp_path: Path, pip: str) -> None:
     )
     server = ServerProcess(process=process, base_url=f"http://127.0.0.1:{port}")
     try:
-        server.wait_for("/health/ready", 200, timeout=60)
+        server.wait_for("/health/ready", 200, timeout=120)  # a cold venv compiles everything
     finally:
         code, output = server.stop()
     assert code == 0, output

@@ -37,3 +37,18 @@ async def test_sigterm_turns_readiness_off_then_stops_after_the_drain() -> None:
         assert server.stopped_at is None
     assert server.stopped_at is not None
     assert server.stopped_at - started >= 0.2
+
+
+def test_a_taken_port_is_refused_before_granian_starts() -> None:
+    """check_port names the address and PORT; a free port passes."""
+    import socket
+
+    from service.server import ServeError, check_port
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ServeError, match=rf"127.0.0.1:{port} \(PORT={port}\)"):
+            check_port("127.0.0.1", port)
+    check_port("127.0.0.1", port)  # released: free again
