@@ -1,4 +1,5 @@
-"""The real server process through a database outage and a SIGTERM under load."""
+"""The real server process through a database outage, a saturated pool and a SIGTERM
+under load."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from collections.abc import Iterator
 from functools import partial
 
 import anyio
+import asyncpg
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -18,6 +21,7 @@ from tests.support.proxy import SilentProxy
 from tests.support.server import ServerProcess
 
 POOL_SIZE = 5  # DB_POOL_SIZE of the server below
+HELD_POOL = 2  # DB_POOL_SIZE of the readiness test's server, every connection held
 
 
 @pytest.fixture
@@ -177,3 +181,57 @@ async def test_sigterm_lets_slow_in_flight_requests_finish(
 async def _post(http: httpx.AsyncClient, index: int, completed: dict[int, int]) -> None:
     response = await http.post("/api/v1/greetings", json={"name": f"slow {index}"}, timeout=30)
     completed[index] = response.status_code
+
+
+async def checked_out(http: httpx.AsyncClient) -> float:
+    """The request pool's checked-out connections, as /metrics reports them."""
+    for family in text_string_to_metric_families((await http.get("/metrics")).text):
+        for sample in family.samples:
+            if sample.name == "db_pool_connections" and sample.labels["state"] == "checked_out":
+                return sample.value
+    raise AssertionError("db_pool_connections{state=checked_out} is missing")
+
+
+async def wait_for_pool_held(http: httpx.AsyncClient) -> None:
+    """Until every pooled connection (HELD_POOL) is taken by a stuck request (at most 30 s)."""
+    deadline = time.monotonic() + 30
+    while await checked_out(http) < HELD_POOL:
+        assert time.monotonic() < deadline, "the POSTs never took the whole pool"
+        await anyio.sleep(0.05)
+
+
+@pytest.mark.anyio
+async def test_readiness_stays_200_while_requests_hold_the_whole_pool(
+    outage_database: str,
+) -> None:
+    """Every pooled connection waits on a lock: ready is still 200 (the database answers)
+    and the greeting still serves; once the lock goes, the waiting POSTs succeed."""
+    env = {"APP_ENV": "production", "DATABASE_URL": outage_database}
+    env["DB_POOL_SIZE"] = str(HELD_POOL)
+    env["DB_QUERY_TIMEOUT_SECONDS"] = "60"  # the stuck INSERTs wait for the lock
+    server = ServerProcess.start(env, ready_path="/health/ready")
+    locker = await asyncpg.connect(outage_database.replace("+asyncpg", ""))
+    lock = locker.transaction()
+    await lock.start()
+    await locker.execute("LOCK TABLE greetings IN ACCESS EXCLUSIVE MODE")
+    statuses: list[int] = []
+
+    async def post(http: httpx.AsyncClient, name: str) -> None:
+        statuses.append((await http.post("/api/v1/greetings", json={"name": name})).status_code)
+
+    try:
+        async with (
+            httpx.AsyncClient(base_url=server.base_url, timeout=90) as http,
+            anyio.create_task_group() as group,
+        ):
+            for number in range(HELD_POOL):
+                group.start_soon(post, http, f"waiting {number}")
+            await wait_for_pool_held(http)
+            ready = await http.get("/health/ready")
+            assert ready.status_code == 200, ready.text
+            assert (await http.get("/api/v1/greeting")).status_code == 200
+            await lock.rollback()
+    finally:
+        await locker.close()
+        server.stop()
+    assert statuses == [201] * HELD_POOL
