@@ -64,3 +64,22 @@ def test_migrate_leaves_a_database_ahead_alone(
     assert "database is ahead of this code" in capfd.readouterr().out
     version = sqlite3.connect(database).execute("SELECT * FROM alembic_version").fetchall()
     assert version == [("0009",)]
+
+
+def test_development_start_up_serves_on_a_database_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The development server migrates on start; on a newer database it serves as is."""
+    from litestar.testing import TestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    database = tmp_path / "m.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    assert main(["migrate"]) == 0
+    with sqlite3.connect(database) as db:
+        db.execute("INSERT INTO alembic_revisions VALUES ('0009', '0001')")
+        db.execute("UPDATE alembic_version SET version_num = '0009'")
+    with TestClient(create_app(Settings.from_env())) as client:
+        assert client.get("/health/ready").status_code == 200
