@@ -19,6 +19,8 @@ PROBLEMS = {
     400: "The request is malformed: a query or path parameter, the cursor, or the body's "
     "JSON syntax, encoding or nesting. `errors` names each bad field and its rule.",
     404: "No greeting has this id.",
+    408: "The body did not arrive within the server's deadline (BODY_READ_TIMEOUT_SECONDS); "
+    "the connection is closed.",
     413: "The body is larger than the server's limit (MAX_BODY_BYTES); `detail` gives it in bytes.",
     415: "The body is not JSON in UTF-8: send Content-Type application/json, "
     "with no charset or charset=utf-8.",

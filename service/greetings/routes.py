@@ -87,7 +87,7 @@ class GreetingController(Controller):
         "/greetings",
         before_request=check_json_body,
         status_code=HTTP_201_CREATED,
-        responses=problem_responses(400, 413, 415, 422, 503),
+        responses=problem_responses(400, 408, 413, 415, 422, 503),
     )
     async def create_greeting(
         self,

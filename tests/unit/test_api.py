@@ -151,7 +151,7 @@ def test_every_error_response_is_documented_as_the_shared_problem(client: Client
     ("path", "method", "statuses"),
     [
         ("/api/v1/greeting", "get", {"200", "400"}),
-        ("/api/v1/greetings", "post", {"201", "400", "413", "415", "422", "503"}),
+        ("/api/v1/greetings", "post", {"201", "400", "408", "413", "415", "422", "503"}),
         ("/api/v1/greetings", "get", {"200", "400", "503"}),
         ("/api/v1/greetings/{greeting_id}", "get", {"200", "400", "404", "503"}),
     ],
