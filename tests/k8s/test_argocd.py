@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.k8s.manifests import K8S, OVERLAYS, ROOT, Manifest, find, load, render
@@ -57,3 +59,52 @@ def test_app_of_apps_manages_the_apps_folder() -> None:
     root = find(load(K8S / "argocd" / "root.yaml"), "Application")
     assert root["spec"]["source"]["path"] == "k8s/argocd/apps"
     assert root["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+
+
+IGNORE_HEALTH = "argocd.argoproj.io/ignore-healthcheck"
+
+
+def test_the_pdb_never_sets_the_application_health(docs: list[Manifest]) -> None:
+    """A blue/green rollout leaves the PDB 0 disruptions allowed; that is not Degraded.
+
+    The disruption controller sets DisruptionAllowed=False while preview pods start, and
+    Argo CD's PodDisruptionBudget health check (resource_customizations/policy/
+    PodDisruptionBudget/health.lua; before argo-cd#20171 for any reason) reads that as
+    Degraded, which the Application's aggregated health would take as its own.
+    controller/health.go skips a resource annotated ignore-healthcheck "true".
+    """
+    pdb = find(docs, "PodDisruptionBudget")
+    assert pdb["metadata"].get("annotations", {}).get(IGNORE_HEALTH) == "true"
+
+
+def test_only_the_pdb_is_left_out_of_health(docs: list[Manifest]) -> None:
+    """The Rollout, the ExternalSecret and the rest still count: nothing else is ignored."""
+    ignored = [d["kind"] for d in docs if d["metadata"].get("annotations", {}).get(IGNORE_HEALTH)]
+    assert ignored == ["PodDisruptionBudget"]
+
+
+def seconds(duration: str) -> int:
+    """A Go duration of whole seconds or minutes ("10s", "1m", "1m30s")."""
+    parts = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", duration) if duration else None
+    assert parts, f"not a duration of minutes and seconds: {duration!r}"
+    return int(parts[1] or 0) * 60 + int(parts[2] or 0)
+
+
+@pytest.mark.parametrize("app", applications(), ids=lambda a: a["metadata"]["name"])
+def test_a_failed_sync_is_retried_briefly(app: Manifest) -> None:
+    """At most two retries and 90 s of backoff after a failed sync.
+
+    Argo CD retries the SAME revision while the operation lasts, and skips auto-sync
+    while an operation is in progress (controller/appcontroller.go, autoSync): a revert
+    pushed after a failed migration waits for those retries. The migration Job retries
+    its own pod (backoffLimit), so a long retry policy only delays the revert.
+    """
+    retry = app["spec"]["syncPolicy"]["retry"]
+    backoff = retry["backoff"]
+    waits = [
+        min(seconds(backoff["duration"]) * int(backoff["factor"]) ** i,
+            seconds(backoff["maxDuration"]))
+        for i in range(int(retry["limit"]))
+    ]  # fmt: skip
+    assert 1 <= int(retry["limit"]) <= 2, retry
+    assert sum(waits) <= 90, waits
