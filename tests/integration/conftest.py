@@ -85,16 +85,21 @@ def run_sync(engine: AsyncEngine, statement: str) -> None:
 
 def migrate(url: str) -> None:
     """Run `hello-api migrate` as a separate process, as Kubernetes' PreSync Job does."""
-    env = {**untraced(os.environ), "APP_ENV": "production", "DATABASE_URL": url}
-    done = subprocess.run(
+    done = run_migrate(url)
+    assert done.returncode == 0, f"hello-api migrate failed:\n{done.stdout}\n{done.stderr}"
+
+
+def run_migrate(url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """This code's `hello-api migrate` on `url` as a separate process, with `env` added."""
+    full_env = {**untraced(os.environ), "APP_ENV": "production", "DATABASE_URL": url, **env}
+    return subprocess.run(
         [sys.executable, "-m", "service", "migrate"],
-        env=env,
+        env=full_env,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
-    assert done.returncode == 0, f"hello-api migrate failed:\n{done.stdout}\n{done.stderr}"
 
 
 @pytest.fixture
@@ -146,6 +151,10 @@ async def any_client(any_database: str) -> AsyncIterator[AsyncTestClient[Litesta
 
 def error_logs(capfd: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     """The JSON log lines at level error or above that the app wrote to stdout so far."""
-    lines = [line for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
-    records = [msgspec.json.decode(line) for line in lines]
+    return error_records(capfd.readouterr().out)
+
+
+def error_records(output: str) -> list[dict[str, Any]]:
+    """The JSON log lines in `output` at level error or above (other lines are ignored)."""
+    records = [msgspec.json.decode(line) for line in output.splitlines() if line.startswith("{")]
     return [r for r in records if r.get("level") in {"error", "critical", "exception"}]

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
-import msgspec
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -26,6 +24,7 @@ from schemathesis.generation.stateful.state_machine import APIStateMachine
 from service.app import create_app
 from service.greetings.routes import IDEMPOTENCY_KEY_MAX
 from service.settings import Settings
+from tests.integration.conftest import error_records
 from tests.support.server import ServerProcess
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -55,13 +54,7 @@ def served(database_url: str) -> Iterator[ServerProcess]:
     server = ServerProcess.start(env, ready_path="/health/ready")
     yield server
     _, output = server.stop()
-    assert error_lines(output) == []
-
-
-def error_lines(output: str) -> list[dict[str, Any]]:
-    """The server's JSON log lines at level error or above."""
-    records = [msgspec.json.decode(line) for line in output.splitlines() if line.startswith("{")]
-    return [r for r in records if r.get("level") in {"error", "critical", "exception"}]
+    assert error_records(output) == []
 
 
 @pytest.fixture(scope="module")
