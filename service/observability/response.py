@@ -97,6 +97,8 @@ def accepts_gzip(accept_encoding: bytes) -> bool:
 
 def _weight(parameters: bytes) -> float:
     """The q parameter (RFC 9110 12.4.2): 1 when absent, 0 when unreadable."""
+    if not parameters:
+        return 1.0
     for parameter in parameters.split(b";"):
         name, _, value = parameter.partition(b"=")
         if name.strip().lower() == b"q":
