@@ -5,6 +5,7 @@ can run here. The fake engine validates every query against the real Dagger
 schema, records it, and answers with synthesized values or scripted ones.
 """
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from dagger import dag
 from graphql import GraphQLError
 from pipeline.effects import CACHE_BUSTER
+from pipeline.errors import ArgumentError
 from pipeline.steps.checks import Checks
 from pipeline.steps.ci import PipelineFailedError
 
@@ -30,6 +32,7 @@ from tests.pipeline.plan_helpers import (
 
 pytestmark = pytest.mark.anyio
 ADDRESS = "ghcr.io/acme/hello-api:1.0"
+SOURCE = "https://github.com/acme/hello-world-api"
 
 
 async def test_ci_without_registry_runs_every_check_and_gate(
@@ -54,7 +57,7 @@ async def test_ci_with_registry_publishes_then_signs_the_digest(
     engine.answer("imageRef", "python:3.11@sha256:" + "5e" * 32)
     summary = await pipeline.ci(
         address=ADDRESS, private_key=key, revision="a" * 40,
-        source_url="https://github.com/acme/hello-world-api", source_ref="refs/heads/main",
+        source_url=SOURCE, source_ref="refs/heads/main",
     )  # fmt: skip
     (push,) = engine.called("publish")
     digest = summary.split("image: ")[1].strip()
@@ -66,6 +69,47 @@ async def test_ci_with_registry_publishes_then_signs_the_digest(
     assert cosign[1].endswith("ghcr.io/acme/hello-api@sha256:" + "b" * 64)
     provenance = f"--type https://slsa.dev/provenance/v1 --predicate /in/provenance.json {digest}"
     assert cosign[2].endswith(provenance)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({}, r"--source-url is needed to attest the SLSA provenance \(ci publishes and signs\)"),
+    ({"source_url": "https://u:t@github.com/acme/x"}, "--source-url must not carry credentials"),
+    ({"source_url": SOURCE, "source_ref": "main"}, "--source-ref must be a full git ref"),
+    ({"source_url": SOURCE, "revision": "abc123"}, "--revision must be a full commit id"),
+    ({"source_url": SOURCE, "run_url": "http://ci/1"}, "--run-url must be an https URL"),
+])  # fmt: skip
+async def test_publishing_and_signing_needs_what_the_provenance_names(
+    engine: FakeEngine, pipeline: Any, kwargs: dict[str, str], message: str
+) -> None:
+    """ci --address with a signer refuses, naming the flag, before any query."""
+    key = dag.secret("env://COSIGN_KEY")
+    with pytest.raises(ArgumentError, match=message):
+        await pipeline.ci(address=ADDRESS, private_key=key, **kwargs)
+    assert [c.field for c in engine.calls if c.field != "version"] == []
+
+
+async def test_the_checkout_gives_the_revision_and_ref_of_the_provenance(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """With only --source-url, the provenance names the checkout's commit and branch."""
+    script_reports(engine, CLEAN)
+    script_index(engine, {"linux/amd64": "sha256:" + "b" * 64})
+    engine.answer("imageRef", "python:3.11@sha256:" + "5e" * 32)
+    engine.answer("commit", "c" * 40)
+    engine.answer("ref", "refs/heads/main")
+    pipeline.git = dag.git("https://github.com/acme/hello-world-api").head()
+    await pipeline.ci(
+        address=ADDRESS, private_key=dag.secret("env://COSIGN_KEY"), source_url=SOURCE
+    )
+    (predicate,) = [
+        c for c in engine.called("withNewFile") if c.args["path"] == "/in/provenance.json"
+    ]
+    source = json.loads(predicate.args["contents"])["buildDefinition"]["externalParameters"]
+    assert source["source"] == {
+        "repository": SOURCE,
+        "ref": "refs/heads/main",
+        "revision": "c" * 40,
+    }
 
 
 async def test_evidence_keeps_every_report_and_an_sbom_per_platform(
@@ -80,6 +124,25 @@ async def test_evidence_keeps_every_report_and_an_sbom_per_platform(
     }
     assert added == {"audit", "scan-linux-amd64", "scan-linux-arm64",
                      "sbom-linux-amd64.spdx.json", "sbom-linux-arm64.spdx.json"}  # fmt: skip
+
+
+async def test_evidence_with_a_source_keeps_the_provenance_predicate(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """--source-url: provenance.json is the predicate ci attests, for the checkout's commit."""
+    script_reports(engine, CLEAN)
+    engine.answer("imageRef", "python:3.11@sha256:" + "5e" * 32)
+    engine.answer("commit", "c" * 40)
+    pipeline.git = dag.git("https://github.com/acme/hello-world-api").head()
+    evidence = await pipeline.evidence(source_url=SOURCE, source_ref="refs/heads/main")
+    await evidence.id()
+    (kept,) = [c for c in engine.called("withNewFile") if c.args["path"] == "provenance.json"]
+    predicate = json.loads(kept.args["contents"])
+    assert predicate["buildDefinition"]["resolvedDependencies"][0]["digest"] == {
+        "gitCommit": "c" * 40
+    }
+    chain = engine.called("id")[-1].parent.chain()
+    assert "provenance.json" in [c.args.get("path") for c in chain if c.field == "withFile"]
 
 
 async def test_ci_names_the_checkout_commit_when_no_revision_is_given(
@@ -126,7 +189,7 @@ async def test_ci_skips_image_steps_after_a_failed_check(engine: FakeEngine, pip
     engine.answer("imageRef", "python:3.11@sha256:" + "5e" * 32)
     with pytest.raises(PipelineFailedError, match=r"\| lint \| FAILED \| ruff: 3 errors"):
         await pipeline.ci(address=ADDRESS, private_key=dag.secret("env://COSIGN_KEY"),
-                          revision="a" * 40, source_url="https://github.com/acme/hello-world-api",
+                          revision="a" * 40, source_url=SOURCE,
                           source_ref="refs/heads/main")  # fmt: skip
     assert engine.called("publish") == []
 

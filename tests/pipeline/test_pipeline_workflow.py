@@ -61,6 +61,14 @@ def test_secrets_reach_the_module_only_as_env_uris() -> None:
     assert all(f"env://{name}" in release["with"]["call"] for name in release["env"])
 
 
+def test_the_release_names_what_its_provenance_attests() -> None:
+    """ci publishes and signs there, so it passes the repository and the ref it built."""
+    words = shlex.split(_jobs()["release"]["steps"][1]["with"]["call"])
+    assert "--source-url=$GITHUB_SERVER_URL/$GITHUB_REPOSITORY" in words
+    assert "--source-ref=$GITHUB_REF" in words
+    assert "--revision=$GITHUB_SHA" in words
+
+
 def test_only_the_release_job_may_mint_an_oidc_token() -> None:
     """id-token: write exists where keyless signing runs, and nowhere else."""
     workflow = yaml.safe_load(WORKFLOW.read_text())

@@ -13,7 +13,7 @@ import pytest
 from dagger import dag
 from pipeline.effects import CACHE_BUSTER
 from pipeline.errors import ArgumentError
-from pipeline.inputs import Keys, Stamp, Trust
+from pipeline.inputs import Keys, Origin, Stamp, Trust
 from pipeline.provenance import BUILD_TYPE, rfc3339
 from pipeline.steps.provenance import PREDICATE, Provenance
 from pipeline.steps.verifier import Verifier
@@ -110,7 +110,8 @@ async def test_provenance_facts_are_read_and_checked(engine: FakeEngine, pipelin
     engine.answer("imageRef", BASE)
     stamp = Stamp("1.4.0", KNOWN_FACTS.revision, "", KNOWN_FACTS.repository)
     started = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-    facts = await Provenance(pipeline.tools()).facts(stamp, [], "refs/heads/main", "", started)
+    origin = Origin(stamp, [], "refs/heads/main")
+    facts = await Provenance(pipeline.tools()).facts(origin, started)
     assert (facts.base_image, facts.ref, facts.version) == (BASE, "refs/heads/main", "1.4.0")
     assert facts.invocation_id.startswith("local-")
 
@@ -121,11 +122,11 @@ async def test_provenance_without_a_repository_url_is_refused(
     """No --source-url, no provenance: refused naming the flag, before any push or exec."""
     engine.answer("imageRef", BASE)
     stamp = Stamp("1.4.0", KNOWN_FACTS.revision)
-    with pytest.raises(ArgumentError, match="--source-url must be an https URL"):
+    with pytest.raises(ArgumentError, match="--source-url is needed to attest the SLSA provenance"):
         await Provenance(pipeline.tools()).facts(
-            stamp, [], "refs/heads/main", "", datetime.now(UTC)
+            Origin(stamp, [], "refs/heads/main"), datetime.now(UTC)
         )
-    assert engine.called("withExec") == []
+    assert [c.field for c in engine.calls if c.field != "version"] == []
 
 
 async def test_the_provenance_is_signed_with_its_type_uri(
@@ -161,7 +162,7 @@ async def test_attest_attaches_the_sbom_then_the_provenance(
     """`attest` with a build's facts: both attestations, each with its own type."""
     engine.answer("imageRef", BASE)
     stamp = Stamp("1.4.0", KNOWN_FACTS.revision, "", KNOWN_FACTS.repository)
-    build = (stamp, [], "refs/heads/main", "")
+    build = Origin(stamp, [], "refs/heads/main")
     keys = Keys(dag.secret("env://COSIGN_KEY"))
     await Provenance(pipeline.tools()).attest_with_sbom(IMAGE, pipeline.sbom(), keys, build)
     attests = [
@@ -176,7 +177,7 @@ async def test_attest_checks_the_facts_before_either_attestation(
 ) -> None:
     """A revision that is no commit id: refused, no SBOM attached either."""
     engine.answer("imageRef", BASE)
-    build = (Stamp("1.4.0", "main", "", KNOWN_FACTS.repository), [], "refs/heads/main", "")
+    build = Origin(Stamp("1.4.0", "main", "", KNOWN_FACTS.repository), [], "refs/heads/main")
     keys = Keys(dag.secret("env://COSIGN_KEY"))
     with pytest.raises(ArgumentError, match="--revision must be a full commit id"):
         await Provenance(pipeline.tools()).attest_with_sbom(IMAGE, pipeline.sbom(), keys, build)

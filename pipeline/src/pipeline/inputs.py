@@ -13,6 +13,7 @@ import dagger
 from pipeline import gitops, platform_api
 from pipeline.errors import ArgumentError
 from pipeline.policy import check_severity
+from pipeline.provenance import check_source
 from pipeline.verification import Expectations
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
@@ -98,6 +99,20 @@ class Stamp:
     revision: str = ""
     created: str = ""
     source_url: str = ""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What a provenance says a build came from: the stamp, its platforms, git ref and CI run."""
+
+    stamp: Stamp
+    platforms: list[str] = field(default_factory=list)
+    ref: str = ""
+    run_url: str = ""
+
+    def check(self) -> None:
+        """The flags the provenance copies; an empty revision or ref is read from the checkout."""
+        check_source(self.stamp.source_url, self.stamp.revision, self.ref, self.run_url)
 
 
 @dataclass(frozen=True)
@@ -216,8 +231,19 @@ class CiRequest:
     webhook: dagger.Secret | None = None
     source_ref: str = ""
 
+    @property
+    def attests_provenance(self) -> bool:
+        """True when `ci` publishes and signs: then it attests the SLSA provenance too."""
+        return bool(self.address) and self.keys.given
+
+    def origin(self, stamp: Stamp) -> Origin:
+        """What this run's provenance describes, once the revision is known (`stamp`)."""
+        return Origin(stamp, self.platforms, self.source_ref, self.run_url)
+
     def check(self) -> None:
-        """The gate's severity, the login, the signers."""
+        """The gate's severity, the login, the signers, and what the provenance will name."""
         check_severity(self.gate.severity)
         self.login.check()
         self.keys.check()
+        if self.attests_provenance:
+            self.origin(self.stamp).check()

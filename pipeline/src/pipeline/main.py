@@ -73,10 +73,10 @@ from pipeline.inputs import (
     Gate,
     Keys,
     Login,
+    Origin,
     Stamp,
     Trust,
 )  # fmt: skip
-from pipeline.revision import source_commit
 from pipeline.source import SOURCE_IGNORE
 from pipeline.steps.checks import Checks
 from pipeline.steps.ci import Ci
@@ -249,9 +249,16 @@ class Pipeline:
         platforms: Platforms = [],  # noqa: B006 (Dagger arguments are not mutated)
         severity: Severity = "HIGH",
         ignore_unfixed: IgnoreUnfixed = True,
+        source_url: SourceUrl = "",
+        revision: Revision = "",
+        source_ref: SourceRef = "",
+        version: Version = "dev",
+        run_url: RunUrl = "",
     ) -> dagger.Directory:
-        """The gates' reports (JSON, SARIF) and an SBOM per platform, whatever the verdict."""
-        return await Ci(self.tools()).evidence(platforms, Gate(severity, ignore_unfixed))
+        """The gates' reports, an SBOM per platform (with --source-url the provenance predicate)."""
+        stamp = Stamp(version, revision, "", source_url)
+        origin = Origin(stamp, platforms, source_ref, run_url) if source_url else None
+        return await Ci(self.tools()).evidence(platforms, Gate(severity, ignore_unfixed), origin)
 
     # --- the registry: side effects, never cached ---------------------------------------
     @function(cache="never")
@@ -307,9 +314,8 @@ class Pipeline:
         keys, login = Keys(private_key, key_password, oidc_token), Login(username, password)
         if not source_url:
             return await Signer(self.tools(), login).attest(image, sbom, keys)
-        stamp = Stamp(version, revision or await source_commit(self.git), "", source_url)
-        build = (stamp, platforms, source_ref, run_url)
-        return await Provenance(self.tools(), login).attest_with_sbom(image, sbom, keys, build)
+        origin = Origin(Stamp(version, revision, "", source_url), platforms, source_ref, run_url)
+        return await Provenance(self.tools(), login).attest_with_sbom(image, sbom, keys, origin)
 
     @function(cache="never")
     async def verify(

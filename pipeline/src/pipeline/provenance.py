@@ -118,17 +118,33 @@ def rfc3339(moment: datetime) -> str:
 
 def check(facts: BuildFacts) -> None:
     """Raise ArgumentError naming the `ci` flag whose value cannot go into the provenance."""
-    https_url(facts.repository, "source_url")
-    if facts.run_url:
-        https_url(facts.run_url, "run_url")
-    if not _COMMIT.fullmatch(facts.revision):
-        raise ArgumentError("revision", f"must be a full commit id (hex), got {facts.revision!r}")
-    if not facts.ref.startswith("refs/"):
-        raise ArgumentError("source_ref", f"must be a full git ref (refs/...), got {facts.ref!r}")
+    check_source(facts.repository, facts.revision, facts.ref, facts.run_url)
+    if not facts.revision:
+        raise ArgumentError("revision", "must be a full commit id (hex), got ''")
+    if not facts.ref:
+        raise ArgumentError("source_ref", "must be a full git ref (refs/...), got ''")
     base_image(facts.base_image)
     if not _SHA256.fullmatch(facts.requirements_sha256):
         raise ArgumentError("requirements_lock", "must be hashed as 64 lowercase hex digits")
     _check_times(facts)
+
+
+def check_source(repository: str, revision: str = "", ref: str = "", run_url: str = "") -> None:
+    """The caller's flags for a provenance, before anything runs; "" is left to be read later.
+
+    The repository cannot be read from a checkout (a GitRef has no remote), so it is needed;
+    the revision and ref default to the checkout's, the run URL to a local builder.
+    """
+    if not repository:
+        problem = "is needed to attest the SLSA provenance (ci publishes and signs): it names it"
+        raise ArgumentError("source_url", f"{problem} (e.g. https://github.com/OWNER/NAME)")
+    https_url(repository, "source_url")
+    if run_url:
+        https_url(run_url, "run_url")
+    if revision and not _COMMIT.fullmatch(revision):
+        raise ArgumentError("revision", f"must be a full commit id (hex), got {revision!r}")
+    if ref and not ref.startswith("refs/"):
+        raise ArgumentError("source_ref", f"must be a full git ref (refs/...), got {ref!r}")
 
 
 def _check_times(facts: BuildFacts) -> None:
@@ -144,7 +160,8 @@ def base_image(reference: str) -> re.Match[str]:
     """The base image reference split into name and digest; it must name a digest."""
     found = _IMAGE_DIGEST.fullmatch(reference)
     if found is None:
-        raise ArgumentError("base_image", f"must be NAME@sha256:<64 hex>, got {reference!r}")
+        problem = f"must resolve to NAME@sha256:<64 hex>, got {reference!r}"
+        raise ArgumentError("python_image", problem)
     return found
 
 

@@ -11,13 +11,13 @@ import dagger
 from dagger import dag
 
 from pipeline.errors import PipelineError
-from pipeline.inputs import CiRequest, Gate, Login, Stamp
+from pipeline.inputs import CiRequest, Gate, Login, Origin, Stamp
 from pipeline.provenance import BuildFacts
 from pipeline.revision import source_commit
 from pipeline.steps.checks import Checks
 from pipeline.steps.image import ImageBuilder
 from pipeline.steps.notify import post
-from pipeline.steps.provenance import Provenance
+from pipeline.steps.provenance import PROVENANCE_FILE, Provenance, predicate_file
 from pipeline.steps.registry import RegistryTools
 from pipeline.steps.scanner import Scanner, passed_or_raise
 from pipeline.steps.signing import Signer
@@ -74,7 +74,7 @@ class Ci:
         revision = request.stamp.revision or await self.revision()
         stamp = Stamp(request.stamp.version, revision, request.stamp.created,
                       request.stamp.source_url)  # fmt: skip
-        facts = await self.provenance_facts(request, stamp, started)
+        facts = await self.provenance_facts(request, request.origin(stamp), started)
         record = Record()
         variants = ImageBuilder(self.tools).build_all(request.platforms, stamp)
         await self.check_and_build(record, request.gate, variants)
@@ -141,18 +141,16 @@ class Ci:
         return digest
 
     async def provenance_facts(
-        self, request: CiRequest, stamp: Stamp, started: datetime
+        self, request: CiRequest, origin: Origin, started: datetime
     ) -> BuildFacts | None:
         """What the provenance will say, checked before anything is built or pushed.
 
-        Only when `ci` publishes and signs; ArgumentError names a missing --source-url.
+        Only when `ci` publishes and signs (CiRequest.check has refused a missing
+        --source-url); ArgumentError names --source-ref when the checkout has no branch.
         """
-        if not (request.address and request.keys.given):
+        if not request.attests_provenance:
             return None
-        made = Provenance(self.tools, request.login)
-        return await made.facts(
-            stamp, request.platforms, request.source_ref, request.run_url, started
-        )
+        return await Provenance(self.tools, request.login).facts(origin, started)
 
     async def notify(
         self, webhook: dagger.Secret, failed: list[str], revision: str, run_url: str
@@ -161,11 +159,21 @@ class Ci:
         message = json.loads(notification(failed, revision=revision, run_url=run_url))
         return await post(self.tools, webhook, message)
 
-    async def evidence(self, platforms: list[str], gate: Gate) -> dagger.Directory:
-        """The gates' reports (JSON, SARIF) and an SBOM per platform, whatever the verdict."""
+    async def evidence(
+        self, platforms: list[str], gate: Gate, origin: Origin | None = None
+    ) -> dagger.Directory:
+        """The gates' reports (JSON, SARIF) and an SBOM per platform, whatever the verdict.
+
+        Given an origin, also the SLSA provenance predicate `ci` attests for that build
+        (its times and invocation are this call's; the signed one is in the registry).
+        """
         builder, scanner = ImageBuilder(self.tools), Scanner(self.tools)
+        out = dag.directory()
+        if origin is not None:
+            facts = await Provenance(self.tools).facts(origin, datetime.now(UTC))
+            out = out.with_file(PROVENANCE_FILE, predicate_file(facts))
         audit, _ = await scanner.audit_source(gate)
-        out = dag.directory().with_directory("audit", audit)
+        out = out.with_directory("audit", audit)
         for platform, variant in zip(
             platforms or ["default"], builder.build_all(platforms), strict=True
         ):

@@ -14,13 +14,16 @@ import dagger
 from dagger import dag
 
 from pipeline.attestations import attest_provenance_command
-from pipeline.inputs import Keys, Login, Stamp
+from pipeline.inputs import Keys, Login, Origin
 from pipeline.provenance import BuildFacts, check, predicate_json
+from pipeline.revision import source_commit
 from pipeline.steps.chain import Transform
 from pipeline.steps.signing import Signer, signer
 from pipeline.toolbox import Toolbox
 
 PREDICATE = "/in/provenance.json"
+# The predicate's name in the evidence bundle.
+PROVENANCE_FILE = "provenance.json"
 
 
 @dataclass(frozen=True)
@@ -30,23 +33,25 @@ class Provenance:
     tools: Toolbox
     login: Login = field(default_factory=Login)
 
-    async def facts(
-        self, stamp: Stamp, platforms: list[str], ref: str, run_url: str, started_on: datetime
-    ) -> BuildFacts:
-        """What the build is made of, checked (ArgumentError names the flag) before any push."""
+    async def facts(self, origin: Origin, started_on: datetime) -> BuildFacts:
+        """What the build is made of, checked (ArgumentError names the flag) before any push.
+
+        An empty revision or ref is the checkout's (the `git` constructor argument).
+        """
+        origin.check()
         lock = await self.tools.source.file("requirements.lock").contents()
         facts = BuildFacts(
-            repository=stamp.source_url,
-            revision=stamp.revision,
-            ref=ref or await self.checkout_ref(),
-            version=stamp.version,
-            platforms=tuple(platforms),
+            repository=origin.stamp.source_url,
+            revision=origin.stamp.revision or await source_commit(self.tools.git),
+            ref=origin.ref or await self.checkout_ref(),
+            version=origin.stamp.version,
+            platforms=tuple(origin.platforms),
             base_image=await dag.container().from_(self.tools.images.python).image_ref(),
             requirements_sha256=hashlib.sha256(lock.encode()).hexdigest(),
-            invocation_id=run_url or f"local-{uuid.uuid4()}",
+            invocation_id=origin.run_url or f"local-{uuid.uuid4()}",
             started_on=started_on,
             finished_on=started_on,
-            run_url=run_url,
+            run_url=origin.run_url,
         )
         check(facts)
         return facts
@@ -68,23 +73,18 @@ class Provenance:
         return image
 
     async def attest_with_sbom(
-        self,
-        image: str,
-        sbom: dagger.File,
-        keys: Keys,
-        build: tuple[Stamp, list[str], str, str],
+        self, image: str, sbom: dagger.File, keys: Keys, origin: Origin
     ) -> str:
-        """`attest`: the SBOM and the provenance of `build` (stamp, platforms, ref, run URL).
+        """`attest`: the SBOM and the provenance of the build `origin` describes.
 
         The facts are checked before either attestation is pushed.
         """
-        stamp, platforms, ref, run_url = build
-        facts = await self.facts(stamp, platforms, ref, run_url, datetime.now(UTC))
+        facts = await self.facts(origin, datetime.now(UTC))
         await Signer(self.tools, self.login).attest(image, sbom, keys)
         return await self.attest(image, facts, keys)
 
 
 def predicate_file(facts: BuildFacts) -> dagger.File:
     """The predicate as a file, for the evidence bundle."""
-    folder = dag.directory().with_new_file("provenance.json", predicate_json(facts))
-    return folder.file("provenance.json")
+    folder = dag.directory().with_new_file(PROVENANCE_FILE, predicate_json(facts))
+    return folder.file(PROVENANCE_FILE)
