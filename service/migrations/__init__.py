@@ -17,6 +17,7 @@ database is *ahead* (log it, exit 0, touch nothing); otherwise the revision is u
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ from service.db import connect_args
 from service.settings import DatabaseSettings
 
 HERE = Path(__file__).parent
+# Alembic 1.20 announces each of its autogenerate plugins at INFO on every run: noise here.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 Graph = Mapping[str, tuple[str, ...]]  # revision -> its parents (down revisions)
 
 REVISIONS = Table(
