@@ -38,13 +38,18 @@ def app(
     finished: bool = True,
     **extra: Any,
 ) -> str:
-    """An Application's JSON with the fields the follow loop reads."""
+    """An Application's JSON with the fields the follow loop reads.
+
+    `extra`: message, health_message, images, `resources` (status.resources[]),
+    `results` (operationState.syncResult.resources[]) and retry_count.
+    """
     state = {
         "phase": phase,
         "message": extra.get("message", ""),
         "operation": {"sync": {"revision": operation}},
-        "syncResult": {"revision": operation},
+        "syncResult": {"revision": operation, "resources": extra.get("results", [])},
         "startedAt": "2026-11-29T12:00:00Z",
+        "retryCount": extra.get("retry_count", 0),
     }
     if finished:
         state["finishedAt"] = "2026-11-29T12:01:00Z"
@@ -53,6 +58,7 @@ def app(
         "health": {"status": health, "message": extra.get("health_message", "")},
         "operationState": state,
         "summary": {"images": extra.get("images", [])},
+        "resources": extra.get("resources", []),
     }
     return json.dumps({"metadata": {"name": "hello-world-api-staging"}, "status": status})
 
