@@ -204,3 +204,127 @@ async def test_a_revert_within_its_budget_is_reported_as_reverted() -> None:
     error = await revert_within(anyio.lowlevel.checkpoint(), HEAD, "main", "rollout failed (x)")
     assert str(error).endswith(f"reverted {HEAD[:12]} on main, so Git again says what runs")
     assert error.reverted == HEAD
+
+
+LATER = "c" * 40
+DIGEST = "sha256:" + "d" * 64
+SECRET_FAILED = {
+    "group": "external-secrets.io", "kind": "ExternalSecret", "name": "hello-world-api-db",
+    "status": "Synced", "hookPhase": "Failed", "message": "could not get secret data",
+}  # fmt: skip
+
+
+def overlay(digest: str = DIGEST) -> str:
+    """The staging kustomization as `git show REV:k8s/overlays/staging/...` prints it."""
+    return (
+        "resources: [../../base]\nimages:\n  - name: ghcr.io/example/hello-world-api\n"
+        f"    newName: ghcr.io/acme/hello-world-api\n    digest: {digest}\n"
+    )
+
+
+def history(engine: FakeEngine, relation: str | Exception, later_digest: str = DIGEST) -> None:
+    """git in the pushed clone: the ancestry verdict, and each revision's overlay."""
+    engine.answer(lambda c: c.field == "stdout" and "ancestry" in last_exec(c), relation)
+    shows = {HEAD: overlay(), LATER: overlay(later_digest)}
+    for sha, text in shows.items():
+        engine.answer(
+            lambda c, sha=sha: c.field == "stdout" and last_exec(c).startswith(f"git show {sha}:"),
+            text,
+        )
+
+
+def ancestry_asks(engine: FakeEngine) -> list[Call]:
+    return [c for c in engine.called("stdout") if "ancestry" in last_exec(c)]
+
+
+async def test_degraded_at_a_later_descendant_reverts_our_commit(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """A later commit keeps our image; the Rollout is Degraded there: revert OUR commit."""
+    history(engine, "descendant\n")
+    script(engine, app(revision=LATER, operation=LATER, health="Degraded"))
+    with pytest.raises(RolloutFailedError) as failed:
+        await run(pipeline)
+    assert failed.value.reverted == HEAD
+    assert len(reverts(engine)) == 1
+    (asked,) = ancestry_asks(engine)
+    assert argv(asked)[-1][-2:] == [HEAD, LATER]
+    fetches = [a for a in argv(asked) if a[:2] == ["git", "fetch"]]
+    assert fetches == [follow.fetch("main")]
+
+
+async def test_healthy_at_a_later_descendant_succeeds(engine: FakeEngine, pipeline: Any) -> None:
+    """Synced and Healthy at a descendant that still names our digest: success."""
+    history(engine, "descendant\n")
+    script(engine, app(revision=LATER, operation=LATER))
+    assert await run(pipeline) == f"Argo CD: Synced and Healthy at {HEAD[:12]}"
+
+
+async def test_a_later_commit_with_another_image_is_not_ours(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """A descendant that replaced the image runs someone else's deploy: wait, revert nothing."""
+    history(engine, "descendant\n", later_digest="sha256:" + "9" * 64)
+    script(engine, app(revision=LATER, operation=LATER, health="Degraded"))
+    with pytest.raises(RolloutFailedError, match="nothing reverted"):
+        await run(pipeline, seconds=1)
+    assert reverts(engine) == []
+
+
+async def test_a_later_revision_that_diverged_is_not_ours(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """Not a descendant: Degraded there is not our failure."""
+    history(engine, "diverged\n")
+    script(engine, app(revision=LATER, operation=LATER, health="Degraded"))
+    with pytest.raises(RolloutFailedError, match="nothing reverted"):
+        await run(pipeline, seconds=1)
+    assert reverts(engine) == []
+
+
+async def test_git_failing_is_asked_again(engine: FakeEngine, pipeline: Any) -> None:
+    """git could not fetch: not ours this time, asked again at the next poll."""
+    history(engine, curl_error(128, "fatal: unable to access"))
+    script(engine, app(revision=LATER, operation=LATER))
+    with pytest.raises(RolloutFailedError, match="nothing reverted"):
+        await run(pipeline, seconds=1)
+    assert len(ancestry_asks(engine)) >= 2
+
+
+async def test_a_sync_blocked_on_the_secret_reverts_nothing(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """The database secret is not ready: cannot judge, say so, no revert."""
+    blocked = app(revision=HEAD, operation=HEAD, sync="OutOfSync", phase="Failed",
+                  results=[SECRET_FAILED])  # fmt: skip
+    script(engine, blocked)
+    with pytest.raises(RolloutFailedError) as failed:
+        await run(pipeline)
+    message = str(failed.value)
+    assert message.startswith(
+        f"Argo CD: cannot judge {HEAD[:12]}: the database secret is not ready"
+    )
+    assert message.endswith(f"nothing reverted: {HEAD[:12]} stays on main")
+    assert (failed.value.reverted, reverts(engine)) == ("", [])
+
+
+async def test_a_retried_failed_migration_reverts_at_once(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """Running, "Retrying attempt #1", the Job Failed: revert now, not at the deadline."""
+    job = {
+        "group": "batch",
+        "kind": "Job",
+        "name": "hello-world-api-migrate",
+        "status": "Synced",
+        "hookPhase": "Failed",
+        "message": "BackoffLimitExceeded",
+    }
+    message = "one or more synchronization tasks completed unsuccessfully. Retrying attempt #1"
+    retrying = app(revision=HEAD, operation=HEAD, sync="OutOfSync", phase="Running",
+                   message=message, results=[job], retry_count=1)  # fmt: skip
+    script(engine, retrying)
+    with pytest.raises(RolloutFailedError) as failed:
+        await run(pipeline)
+    assert failed.value.reverted == HEAD
+    assert len(reverts(engine)) == 1

@@ -1,10 +1,12 @@
 """`deploy --wait`: follow the Argo CD Application after the push; revert what failed.
 
 The decisions are pipeline.argocd's (pure); this module only asks Argo CD through curl in
-a container and pushes the revert. The revert has its own budget, REVERT_SECONDS, counted
-from the moment a failure is seen (even at the deadline): a clone, `git revert` and a push
-with rebase retries take well under a minute, and a revert cut short is reported as
-"may have landed", never as "nothing reverted".
+a container, answers argocd's `landed(revision)` with git in the pushed clone, and pushes
+the revert. The revert has its own budget, REVERT_SECONDS, counted from the moment a
+failure is seen (even at the deadline): a clone, `git revert` and a push with rebase
+retries take well under a minute, and a revert cut short is reported as "may have
+landed", never as "nothing reverted". A sync blocked by the database secret reverts
+nothing: the commit is not at fault, and its revert would stop in the same wave.
 """
 
 from collections.abc import Awaitable
@@ -13,8 +15,9 @@ from functools import partial
 import anyio
 import dagger
 
-from pipeline import argocd, platform_api
+from pipeline import argocd, gitops, platform_api
 from pipeline.argocd import AppStatus, Outcome, Verdict
+from pipeline.effects import always_run
 from pipeline.errors import DeployFailedError
 from pipeline.inputs import Follow
 from pipeline.steps.repository import GitOpsRepo, api
@@ -23,6 +26,7 @@ from pipeline.toolbox import Toolbox
 
 STAGING_APP = "hello-world-api-staging"
 STAGING_NAMESPACE = "hello-world-api-staging"
+STAGING = "staging"
 REVERT_SECONDS = 120
 
 
@@ -38,9 +42,11 @@ async def follow_rollout(
     tools: Toolbox, repo: GitOpsRepo, clone: dagger.Container, commit: str, follow: Follow
 ) -> str:
     """Wait for Argo CD to land `commit`: what it says, or RolloutFailedError (reverted or not)."""
-    verdict = await watched(tools, repo, commit, follow)
+    verdict = await watched(tools, repo, clone, commit, follow)
     if verdict.outcome is Outcome.FAILED:
         raise await revert_after(repo, clone, commit, verdict)
+    if verdict.outcome is Outcome.BLOCKED:
+        raise RolloutFailedError(f"Argo CD: {verdict.reason}; {_untouched(commit, repo)}")
     if verdict.outcome is Outcome.TIMED_OUT:
         msg = f"staging did not land {commit[:12]}: {verdict.reason}"
         raise RolloutFailedError(f"{msg}; {_untouched(commit, repo)}")
@@ -49,18 +55,64 @@ async def follow_rollout(
     return f"Argo CD: {verdict.reason}"
 
 
-async def watched(tools: Toolbox, repo: GitOpsRepo, commit: str, follow: Follow) -> Verdict:
+async def watched(
+    tools: Toolbox, repo: GitOpsRepo, clone: dagger.Container, commit: str, follow: Follow
+) -> Verdict:
     """argocd.watch on the staging Application; an error that stops it says nothing reverted."""
     url = platform_api.application_url(follow.server, STAGING_APP)
     asking = partial(ask, tools, url, follow.token)
+    landing = partial(landed, clone, repo.branch, commit)
     try:
-        return await argocd.watch(asking, commit, follow.seconds, poll=argocd.POLL_SECONDS)
+        return await argocd.watch(
+            asking, commit, follow.seconds, poll=argocd.POLL_SECONDS, landed=landing
+        )
     except argocd.AccessError as exc:
         raise RolloutFailedError(f"{exc}; {_untouched(commit, repo)}") from exc
     except dagger.DaggerError as exc:
         why = failure_detail(exc).splitlines()[0]
         msg = f"following Argo CD broke ({why}); {_untouched(commit, repo)}"
         raise RolloutFailedError(msg) from exc
+
+
+def fetch(branch: str) -> list[str]:
+    """Fetch the followed branch: the commits Argo CD may show after ours."""
+    return ["git", "fetch", "-q", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}"]
+
+
+def show(revision: str, path: str) -> list[str]:
+    """Print a file as a commit has it."""
+    return ["git", "show", f"{revision}:{path}"]
+
+
+async def landed(clone: dagger.Container, branch: str, pushed: str, revision: str) -> bool:
+    """Whether `revision` runs `pushed`: it descends from it and names the same image.
+
+    A later commit on the branch (docs, another file) carries our deploy with it; one
+    that replaced the staging image, or that does not descend from ours, does not.
+    git's failures are argocd.TransientError: asked again at the next poll.
+    """
+    if not gitops.is_commit(revision):
+        return False
+    fetched = clone.with_(always_run).with_exec(fetch(branch))
+    try:
+        relation = await fetched.with_exec(gitops.ancestry(pushed, revision)).stdout()
+        if relation.strip() != "descendant":
+            return False
+        overlay = gitops.overlay(STAGING)
+        ours = await fetched.with_exec(show(pushed, overlay)).stdout()
+        theirs = await fetched.with_exec(show(revision, overlay)).stdout()
+    except dagger.ExecError as exc:
+        why = failure_detail(exc).splitlines()[0]
+        raise argocd.TransientError(f"cannot tell whether {revision[:12]} is ours: {why}") from exc
+    return same_image(ours, theirs)
+
+
+def same_image(ours: str, theirs: str) -> bool:
+    """Whether two versions of the overlay name the same image; an unreadable one: no."""
+    try:
+        return gitops.read_image(ours) == gitops.read_image(theirs)
+    except gitops.ManifestError:
+        return False
 
 
 def promote_hint() -> str:
