@@ -312,6 +312,52 @@ async def test_staging_with_a_trust_runs_the_policy_without_the_branch_rule(
     assert f"{PROVENANCE.split(' --key')[0]} --certificate-identity" in "\n".join(verified(engine))
 
 
+NEW_CVE = {"VulnerabilityID": "CVE-2026-0001", "Severity": "MEDIUM", "Title": "new since ci"}
+MEDIUM_FINDING = json.dumps({"Results": [{"Target": "python-pkg", "Vulnerabilities": [NEW_CVE]}]})
+
+
+def rescans(engine: FakeEngine) -> list[tuple[str, int]]:
+    """(the image pulled, the seq) of every tarball handed to trivy."""
+    found = [c for c in engine.called("withFile") if c.args["path"] == "/scan/image.tar"]
+    pulled = [c.arg_chain(engine, "source").find("from")[-1].args["address"] for c in found]
+    return sorted({(ref, c.seq) for ref, c in zip(pulled, found, strict=True)})
+
+
+async def test_production_rescans_each_platform_image_before_any_push(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """The promoted digest's images, pulled (no build), gated at MEDIUM before the branch push."""
+    script(engine)
+    said = await deploy(pipeline, "production", **IDENTITY)
+    assert "re-scanned at MEDIUM: passed" in said
+    scanned = rescans(engine)
+    assert sorted({ref for ref, _ in scanned}) == [
+        f"ghcr.io/acme/hello-api@{AMD64}",
+        f"ghcr.io/acme/hello-api@{ARM64}",
+    ]
+    assert max(seq for _, seq in scanned) < min(c.seq for c in pushes(engine))
+    assert engine.called("dockerBuild") == []
+
+
+async def test_production_refuses_a_finding_at_its_stricter_threshold(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """A MEDIUM finding ci's HIGH gate let through stops production, named; nothing pushed."""
+    script(engine)
+    engine.answer(lambda c: c.field == "contents" and c.parent.args.get("path") == "out/image.json",
+                  MEDIUM_FINDING)  # fmt: skip
+    with pytest.raises(DeployFailedError, match=r"(?s)refuses .*at or above MEDIUM.*CVE-2026-0001"):
+        await deploy(pipeline, "production", **IDENTITY)
+    assert pushes(engine) == []
+
+
+async def test_staging_does_not_rescan(engine: FakeEngine, pipeline: Any) -> None:
+    """Staging deploys what ci has just scanned at --severity: no second scan."""
+    script(engine)
+    await deploy(pipeline, "staging", image=NEW, **IDENTITY)
+    assert rescans(engine) == []
+
+
 def overlay_history(*records: tuple[str, str]) -> str:
     """`gitops.overlay_log` output: (commit, message) records, newest first."""
     return "".join(f"{sha}\n{message}\n{gitops.RECORD}\n" for sha, message in records)
@@ -401,6 +447,9 @@ ARGO = {"wait": True, "argocd_server": "https://argocd.acme.io"}
         ("production", {"image": NEW, **IDENTITY}, "--image applies to staging"),
         ("production", {"wait": True, **IDENTITY}, "--wait applies to staging"),
         ("production", {}, "--public-key or --certificate-identity: give exactly one"),
+        ("production", {"production_severity": "CRITICAL", **IDENTITY},
+         "--production-severity must be at least as strict as --severity"),
+        ("staging", {"image": NEW, "severity": "SEVERE"}, "--severity must be one of"),
         ("staging", {"image": NEW, "source_repository": "git@github.com:a/b.git", **IDENTITY},
          "--source-repository must be an https URL"),
         ("production", {"certificate_identity": "^https://github.com/acme/"},

@@ -6,6 +6,7 @@ schema, records it, and answers with synthesized values or scripted ones.
 """
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from pipeline.effects import CACHE_BUSTER
 from pipeline.errors import ArgumentError
 from pipeline.steps.checks import Checks
 from pipeline.steps.ci import PipelineFailedError
+from pipeline.vuln_exceptions import IGNORE_FILE
 
 from tests.pipeline.fake_engine import Call, FakeEngine
 from tests.pipeline.plan_helpers import (
@@ -143,6 +145,42 @@ async def test_evidence_with_a_source_keeps_the_provenance_predicate(
     }
     chain = engine.called("id")[-1].parent.chain()
     assert "provenance.json" in [c.args.get("path") for c in chain if c.field == "withFile"]
+
+
+EXCEPTIONS = """vulnerabilities:
+  - id: CVE-2024-6345
+    statement: setuptools is not imported at run time (platform team)
+    expired_at: {date}
+"""
+
+
+def script_exceptions(engine: FakeEngine, expires: str) -> None:
+    """The source's .trivyignore.yaml: one entry expiring on `expires`."""
+    text = EXCEPTIONS.format(date=expires)
+    engine.answer(
+        lambda c: c.field == "contents" and c.parent.args.get("path") == IGNORE_FILE, text
+    )
+
+
+async def test_an_expired_exception_fails_ci_and_the_summary_names_it(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """A clean report, but an accepted risk past its date: ci fails, naming id and statement."""
+    script_reports(engine, CLEAN)
+    script_exceptions(engine, "2020-01-31")
+    with pytest.raises(PipelineFailedError) as failed:
+        await pipeline.ci(revision="abc123")
+    summary = str(failed.value)
+    assert re.search(r"\| audit \| FAILED \| .*1 expired exception\(s\) \(CVE-2024-6345\)", summary)
+    assert "expired exception CVE-2024-6345 (vulnerability, expired_at 2020-01-31)" in summary
+
+
+async def test_a_valid_exception_passes_ci_and_is_named(engine: FakeEngine, pipeline: Any) -> None:
+    """An entry still in date: ci passes, and the gate row says which exception it relied on."""
+    script_reports(engine, CLEAN)
+    script_exceptions(engine, "2099-01-31")
+    summary = await pipeline.ci(revision="abc123")
+    assert "1 accepted exception(s), next expiring 2099-01-31 (CVE-2024-6345)" in summary
 
 
 async def test_ci_names_the_checkout_commit_when_no_revision_is_given(

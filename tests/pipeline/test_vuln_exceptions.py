@@ -148,6 +148,13 @@ def test_production_promotion_has_the_stricter_default(env: str, threshold: str)
     assert environment_threshold(env) == threshold
 
 
+@pytest.mark.parametrize(("severity", "threshold"), [("LOW", "LOW"), ("CRITICAL", "MEDIUM")])
+def test_the_production_default_is_never_laxer_than_severity(severity: str, threshold: str) -> None:
+    """Unset, production's bar is MEDIUM, or --severity when that is stricter."""
+    assert environment_threshold("production", severity) == threshold
+    assert environment_threshold("staging", severity) == severity
+
+
 def test_a_laxer_production_threshold_is_refused() -> None:
     """Promotion only tightens the gate: production above --severity names its flag."""
     with pytest.raises(ArgumentError, match="--production-severity must be at least as strict"):

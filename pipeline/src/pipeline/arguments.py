@@ -25,6 +25,13 @@ Severity = Annotated[
     str, Doc("Lowest severity failing the gate: UNKNOWN, LOW, MEDIUM, HIGH or CRITICAL.")
 ]
 IgnoreUnfixed = Annotated[bool, Doc("Skip vulnerabilities that have no fixed version yet.")]
+ProductionSeverity = Annotated[
+    str,
+    Doc(
+        "Production's re-scan threshold, no laxer than --severity;"
+        " empty: MEDIUM, or --severity when stricter."
+    ),
+]
 TrivyIgnore = Annotated[
     dagger.File | None,
     Doc(

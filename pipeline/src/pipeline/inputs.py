@@ -12,7 +12,7 @@ import dagger
 
 from pipeline import gitops, platform_api
 from pipeline.errors import ArgumentError
-from pipeline.policy import check_severity
+from pipeline.policy import DEFAULT_SEVERITY, environment_threshold
 from pipeline.provenance import check_source
 from pipeline.verification import Expectations
 
@@ -117,10 +117,24 @@ class Origin:
 
 @dataclass(frozen=True)
 class Gate:
-    """The severity gate's settings."""
+    """The severity gate's settings: `ci`'s threshold and production promotion's."""
 
-    severity: str = "HIGH"
+    severity: str = DEFAULT_SEVERITY
     ignore_unfixed: bool = True
+    production_severity: str = ""
+    """Empty: MEDIUM, or `severity` when that is stricter; never laxer than `severity`."""
+
+    def check(self) -> None:
+        """Both thresholds are severities, and production's is not the laxer one."""
+        self.threshold("production")
+
+    def threshold(self, env: str) -> str:
+        """The threshold an environment's gate fails at (production: the stricter one)."""
+        return environment_threshold(env, self.severity, self.production_severity)
+
+    def for_env(self, env: str) -> "Gate":
+        """The gate as it applies in `env`: its threshold as the severity."""
+        return Gate(self.threshold(env), self.ignore_unfixed)
 
 
 @dataclass(frozen=True)
@@ -158,6 +172,7 @@ class DeployRequest:
     rollback: bool = False
     webhook: dagger.Secret | None = None
     source_repository: str = ""
+    gate: Gate = field(default_factory=Gate)
 
     @property
     def policy(self) -> Expectations | None:
@@ -192,6 +207,7 @@ class DeployRequest:
             self.argocd.check()
         if self.policy is not None:
             self.policy.check()
+        self.gate.check()
 
     def _check_production(self) -> None:
         for name, given in (("image", self.image), ("address", self.address)):
@@ -241,8 +257,8 @@ class CiRequest:
         return Origin(stamp, self.platforms, self.source_ref, self.run_url)
 
     def check(self) -> None:
-        """The gate's severity, the login, the signers, and what the provenance will name."""
-        check_severity(self.gate.severity)
+        """The gate's severities, the login, the signers, and what the provenance will name."""
+        self.gate.check()
         self.login.check()
         self.keys.check()
         if self.attests_provenance:

@@ -35,6 +35,7 @@ from pipeline.arguments import (
     Platforms,
     PolicySource,
     PrivateKey,
+    ProductionSeverity,
     ProtectedBranch,
     PublicKey,
     RegistryPassword,
@@ -391,6 +392,8 @@ class Pipeline:
         wait: Wait = False, argocd_server: ArgoServer = "", argocd_token: ArgoToken = None,
         wait_seconds: WaitSeconds = 900, rollback: Rollback = False,
         webhook: DeployWebhook = None, source_repository: PolicySource = "",
+        severity: Severity = "HIGH", production_severity: ProductionSeverity = "",
+        ignore_unfixed: IgnoreUnfixed = True,
     ) -> str:  # fmt: skip
         """Put the digest `ci` made into k8s/overlays/ENV: push (staging) or a PR (production)."""
         asked = argocd_server or wait
@@ -400,6 +403,7 @@ class Pipeline:
             Login(username, password),
             Trust(public_key, certificate_identity, certificate_oidc_issuer),
             argocd, wait, rollback, webhook, source_repository,
+            Gate(severity, ignore_unfixed, production_severity),
         )  # fmt: skip
         return await Delivery(self.tools()).deploy(request)
 

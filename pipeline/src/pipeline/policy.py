@@ -14,7 +14,8 @@ from pipeline.vuln_exceptions import AcceptedRisk, ExceptionReview, expired_line
 
 SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 # The gate's defaults: `ci`, `scan`, `audit` and staging at HIGH; promotion to
-# production at MEDIUM, so what reaches users was held to the stricter bar.
+# production at MEDIUM (or --severity, when that is stricter still), so what reaches
+# users was held to the stricter bar.
 DEFAULT_SEVERITY = "HIGH"
 DEFAULT_PRODUCTION_SEVERITY = "MEDIUM"
 # Trivy's finding lists, and the key holding each finding's identifier.
@@ -111,14 +112,15 @@ def gate(
     return GateResult(check_severity(threshold), failing, len(findings), expired, valid)
 
 
-def environment_threshold(
-    env: str, severity: str = DEFAULT_SEVERITY, production: str = DEFAULT_PRODUCTION_SEVERITY
-) -> str:
+def environment_threshold(env: str, severity: str = DEFAULT_SEVERITY, production: str = "") -> str:
     """The gate's threshold for an environment: `production` for it, `severity` elsewhere.
 
-    Production's bar may not be laxer than the other one: promotion only tightens.
+    Production's bar may not be laxer than the other one: promotion only tightens. An
+    empty `production` is DEFAULT_PRODUCTION_SEVERITY, or `severity` if that is stricter.
     """
-    base, strict = check_severity(severity), _checked(production, "production_severity")
+    base = check_severity(severity)
+    default = SEVERITIES[min(SEVERITIES.index(base), SEVERITIES.index(DEFAULT_PRODUCTION_SEVERITY))]
+    strict = _checked(production, "production_severity") if production.strip() else default
     if SEVERITIES.index(strict) > SEVERITIES.index(base):
         problem = f"must be at least as strict as --severity ({base}), got {strict}"
         raise ArgumentError("production_severity", problem)

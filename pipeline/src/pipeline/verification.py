@@ -85,6 +85,8 @@ class PolicyReport:
 
     image: str
     checks: tuple[Check, ...]
+    images: tuple[str, ...] = ()
+    """The platform images (repository@sha256:...) whose SBOM attestation was checked."""
 
     @property
     def passed(self) -> bool:
@@ -122,7 +124,7 @@ def evaluate(
 ) -> PolicyReport:
     """Judge the three cosign outcomes for `image` (its SBOMs: one per platform image)."""
     checks = [_signature(signature), _sbom(sboms), *_provenance(image, expect, provenance)]
-    return PolicyReport(image, tuple(checks))
+    return PolicyReport(image, tuple(checks), tuple(sboms))
 
 
 def _signature(outcome: Outcome) -> Check:

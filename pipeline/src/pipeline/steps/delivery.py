@@ -94,10 +94,11 @@ class Delivery:
         """The policy on `ref` (always for production, with a trust for staging); what passed."""
         if request.policy is None:
             return "signature NOT verified (no --certificate-identity or --public-key)"
-        verified = await checks.verified(ref, request.trust, request.policy)
-        if request.env == "production":
-            return f"{verified}; {await checks.staging_runs(ref, request.argocd)}"
-        return verified
+        report = await checks.verified(ref, request.trust, request.policy)
+        if request.env != "production":
+            return report.brief()
+        scanned = await checks.rescanned(ref, report.images, request.gate)
+        return f"{report.brief()}; {scanned}; {await checks.staging_runs(ref, request.argocd)}"
 
     async def forward_only(
         self, request: DeployRequest, repo: GitOpsRepo, clone: dagger.Container, revision: str

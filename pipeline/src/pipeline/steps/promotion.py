@@ -12,12 +12,13 @@ import dagger
 
 from pipeline import commands, gitops, promotion
 from pipeline.errors import DeployFailedError
-from pipeline.inputs import Follow, Login, Trust
+from pipeline.inputs import Follow, Gate, Login, Trust
 from pipeline.steps.follow import STAGING_APP, application
 from pipeline.steps.registry import RegistryTools
+from pipeline.steps.scanner import Scanner
 from pipeline.steps.verifier import Verifier
 from pipeline.toolbox import Toolbox
-from pipeline.verification import Expectations
+from pipeline.verification import Expectations, PolicyReport
 
 
 @dataclass(frozen=True)
@@ -37,15 +38,29 @@ class Promotion:
             raise DeployFailedError(f"{tag}: the registry answered no digest ({ref!r})")
         return ref
 
-    async def verified(self, ref: str, trust: Trust, expect: Expectations) -> str:
-        """The verification policy on `ref` (signature, SBOM and provenance); what passed."""
+    async def verified(self, ref: str, trust: Trust, expect: Expectations) -> PolicyReport:
+        """The verification policy on `ref` (signature, SBOM and provenance), passed."""
         try:
             report = await Verifier(self.tools, self.login).report(ref, trust, expect)
         except dagger.QueryError as exc:
             raise DeployFailedError(f"{expect.env} refuses {ref}: {exc}") from exc
         if not report.passed:
             raise DeployFailedError(f"{expect.env} refuses {ref}: {report.render()}")
-        return report.brief()
+        return report
+
+    async def rescanned(self, ref: str, platform_images: tuple[str, ...], gate: Gate) -> str:
+        """Trivy again on each platform image, pulled by digest, at production's threshold.
+
+        ci scanned these bytes before it pushed them; since then the database has learnt
+        new vulnerabilities and exceptions may have expired. Nothing is rebuilt.
+        """
+        strict, scanner = gate.for_env("production"), Scanner(self.tools)
+        for each in platform_images:
+            pulled = RegistryTools(self.tools).pull(each, self.login)
+            _, result = await scanner.scan_image(pulled, strict)
+            if not result.passed:
+                raise DeployFailedError(f"production refuses {ref}: {result.message('scan')}")
+        return f"re-scanned at {strict.severity}: passed"
 
     async def revision(self, ref: str, asked: str) -> str:
         """The commit the image was built from (its label), which --revision must match."""

@@ -30,11 +30,20 @@ class RegistryTools:
         if not address.strip():
             raise ArgumentError("address", "must name an image, e.g. ghcr.io/org/hello-api:1.2")
         login.check()
-        host = commands.registry_host(address)
-        pusher = dag.container()
-        if login.password is not None:
-            pusher = pusher.with_registry_auth(host, login.username, login.password)
+        pusher = self.authenticated(commands.registry_host(address), login)
         return await pusher.publish(address, platform_variants=variants)
+
+    def pull(self, image: str, login: Login) -> dagger.Container:
+        """The image by digest, pulled by the engine from its registry (nothing is built)."""
+        host = commands.registry_host(commands.require_digest(image))
+        return self.authenticated(host, login).from_(image)
+
+    def authenticated(self, host: str, login: Login) -> dagger.Container:
+        """An empty container whose engine pulls and pushes to `host` carry the login."""
+        engine = dag.container()
+        if login.password is None:
+            return engine
+        return engine.with_registry_auth(host, login.username, login.password)
 
     def run(
         self, image: str, login: Login, command: list[str], *setup: Transform

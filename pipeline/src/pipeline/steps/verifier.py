@@ -57,7 +57,7 @@ class Verifier:
         """What cosign said for one check: its exit code, stdout and stderr."""
         ran = (
             RegistryTools(self.tools)
-            .container(image, self.login)
+            .container(commands.registry_host(image), self.login)
             .with_(with_public_key(trust))
             .with_(always_run)
             .with_exec(
