@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -165,12 +166,9 @@ class ControlPlane:
 
     def client(self) -> httpx.Client:
         """An HTTPS client of the apiserver with the admin certificate."""
-        return httpx.Client(
-            base_url=self.server,
-            cert=(self.certs.path("admin.crt"), self.certs.path("admin.key")),
-            verify=self.certs.path("ca.crt"),
-            timeout=30,
-        )
+        tls = ssl.create_default_context(cafile=self.certs.path("ca.crt"))
+        tls.load_cert_chain(self.certs.path("admin.crt"), self.certs.path("admin.key"))
+        return httpx.Client(base_url=self.server, verify=tls, timeout=30)
 
     @property
     def api(self) -> httpx.Client:
@@ -202,10 +200,11 @@ class ControlPlane:
         return done.stdout if done.returncode == 0 else done.stdout + done.stderr
 
     def apply(self, docs: Sequence[Manifest], namespace: str | None = None) -> None:
-        """Server-side apply (as Argo CD's ServerSideApply and big CRDs need), forced."""
+        """`kubectl apply` (client-side, three-way, as Argo CD applies by default): fields
+        a controller added, like the Rollouts controller's Service selector hash, stay.
+        A forced server-side apply would reset Service selectors (an atomic map)."""
         scope = ["--namespace", namespace] if namespace else []
-        text = yaml.safe_dump_all(list(docs))
-        self.kubectl("apply", "--server-side", "--force-conflicts", *scope, "-f", "-", stdin=text)
+        self.kubectl("apply", *scope, "-f", "-", stdin=yaml.safe_dump_all(list(docs)))
 
     def wait(self, what: str, probe: Callable[[], T | None], timeout: float = 120) -> T:
         """Poll `probe` until it returns something; fail naming `what` (and any dead
@@ -375,9 +374,7 @@ def start_kwok(plane: ControlPlane) -> None:
 
 
 def _node_ready(plane: ControlPlane) -> bool | None:
-    node = plane.get(f"/api/v1/nodes/{NODE}") or {}
-    conditions = node.get("status", {}).get("conditions", [])
-    return True if any(c["type"] == "Ready" and c["status"] == "True" for c in conditions) else None
+    return _condition_true(plane.get(f"/api/v1/nodes/{NODE}"), "Ready")
 
 
 def start_rollouts(plane: ControlPlane) -> None:
@@ -394,9 +391,18 @@ def start_rollouts(plane: ControlPlane) -> None:
 
 
 def establish(plane: ControlPlane, *crds: str) -> None:
-    """Wait until each CRD serves its kind."""
-    names = [f"crd/{crd}" for crd in crds]
-    plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", *names)
+    """Wait until each CRD serves its kind (condition Established)."""
+    for crd in crds:
+        path = f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd}"
+        plane.wait(
+            f"CRD {crd} established", lambda p=path: _condition_true(plane.get(p), "Established")
+        )
+
+
+def _condition_true(obj: Manifest | None, kind: str) -> bool | None:
+    """True when the object's status condition `kind` is "True", else None (keep waiting)."""
+    conditions = (obj or {}).get("status", {}).get("conditions") or []
+    return True if any(c["type"] == kind and c["status"] == "True" for c in conditions) else None
 
 
 def _answers(url: str) -> bool | None:
