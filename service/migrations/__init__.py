@@ -27,7 +27,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Connection, MetaData, String, Table, inspect, pool, select
+from sqlalchemy import Column, Connection, MetaData, String, Table, inspect, pool, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.db import connect_args
@@ -37,6 +37,9 @@ HERE = Path(__file__).parent
 # Alembic 1.20 announces each of its autogenerate plugins at INFO on every run: noise here.
 logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 Graph = Mapping[str, tuple[str, ...]]  # revision -> its parents (down revisions)
+# One migrate at a time per PostgreSQL database (an Argo CD retry overlapping a Job
+# still running): a transaction-scoped advisory lock, released at commit or rollback.
+ADVISORY_LOCK_KEY = 0x68656C6C6F  # "hello"
 
 REVISIONS = Table(
     "alembic_revisions",
@@ -125,6 +128,8 @@ async def upgrade_engine(engine: AsyncEngine, config: Config | None = None) -> P
 
 
 def _upgrade_on(connection: Connection, config: Config) -> Plan:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
     ours = code_graph(config)
     current = MigrationContext.configure(connection).get_current_heads()
     decided = plan(current, ours, recorded_graph(connection))

@@ -11,9 +11,11 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import text
@@ -133,3 +135,27 @@ def rows(url: str, statement: str) -> list[tuple[object, ...]]:
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+def test_a_migration_waits_for_one_already_running(fresh_database: str) -> None:
+    """Jobs take turns (a retry overlapping a run): while another session holds the
+    migration lock, migrate waits for it, then succeeds."""
+    waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+
+    async def hold_lock_while_migrate_waits() -> subprocess.CompletedProcess[str]:
+        holder = await asyncpg.connect(fresh_database.replace("+asyncpg", ""))
+        try:
+            await holder.execute(f"SELECT pg_advisory_lock({migrations.ADVISORY_LOCK_KEY})")
+            job = asyncio.create_task(asyncio.to_thread(run_migrate, fresh_database))
+            deadline = time.monotonic() + 60
+            while await holder.fetchval(waiting) == 0:
+                assert not job.done(), "migrate ran without waiting for the lock"
+                assert time.monotonic() < deadline, "migrate never waited for the lock"
+                await asyncio.sleep(0.05)
+            await holder.execute(f"SELECT pg_advisory_unlock({migrations.ADVISORY_LOCK_KEY})")
+            return await job
+        finally:
+            await holder.close()
+
+    done = asyncio.run(hold_lock_while_migrate_waits())
+    assert done.returncode == 0, done.stdout
