@@ -81,7 +81,6 @@ def _policy(settings: Settings) -> Policy:
     """The headers, CORS, body deadline and trace trust the middleware applies."""
     return Policy(
         headers=security_headers(),
-        docs_headers=security_headers(docs=True),
         cors=Cors.for_origins(settings.allowed_origins),
         body_timeout=settings.body_read_timeout_seconds,
         trusted_peers=settings.trace_trusted_peers,

@@ -70,7 +70,6 @@ class ObservabilityMiddleware:
         self.cors = policy.cors
         vary = [VARY_ORIGIN] if policy.cors else []  # every answer, a foreign origin's too
         self.headers = [*policy.headers, *vary]
-        self.docs_headers = [*policy.docs_headers, *vary]
         self.active = 0  # read by the in-flight gauge at scrape time: no lock per request
         metrics.in_flight.set_function(lambda: self.active)
 
@@ -80,7 +79,7 @@ class ObservabilityMiddleware:
             return
         start = time.perf_counter()
         request = read_headers(scope)
-        response = ResponseWriter(send, self._response_headers(scope, request), request.gzip_ok)
+        response = ResponseWriter(send, self._response_headers(request), request.gzip_ok)
         app_scope = scope
         if scope["method"] == "HEAD" and scope["path"].startswith(HEAD_AS_GET_PREFIX):
             app_scope = {**scope, "method": "GET"}
@@ -105,13 +104,10 @@ class ObservabilityMiddleware:
             self._log(scope, route, response.status, seconds, ids)
             REQUEST_IDS.reset(ids_token)
 
-    def _response_headers(
-        self, scope: HTTPScope, request: RequestHeaders
-    ) -> list[tuple[bytes, bytes]]:
-        extra = self.docs_headers if scope["path"].startswith("/schema") else self.headers
+    def _response_headers(self, request: RequestHeaders) -> list[tuple[bytes, bytes]]:
         actual = self.cors is not None and request.origin and not request.preflight
         cors = self.cors.response_headers(request.origin) if actual and self.cors else []
-        return [*extra, *cors, (REQUEST_ID_HEADER, request.request_id)]
+        return [*self.headers, *cors, (REQUEST_ID_HEADER, request.request_id)]
 
     def _start_span(self, scope: HTTPScope, traced: bool) -> tuple[Any, object]:
         """The server span: a child of the caller's trace only when the peer is trusted.

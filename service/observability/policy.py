@@ -15,8 +15,6 @@ class Policy:
 
     headers: list[tuple[bytes, bytes]]
     """Added to every response (security.security_headers)."""
-    docs_headers: list[tuple[bytes, bytes]]
-    """Added instead under /schema (the docs page's own content security policy)."""
     cors: Cors | None = None
     body_timeout: float | None = None
     """BODY_READ_TIMEOUT_SECONDS (request.BodyReader)."""

@@ -10,18 +10,19 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.observability.response import accepts_gzip
-from service.security import HELMET_HEADERS
+from service.security import CONTENT_SECURITY_POLICY, HELMET_HEADERS
 from service.settings import Settings
 
 Client = TestClient[Litestar]
 
 
 def test_every_response_has_the_helmet_headers(client: Client) -> None:
-    """The headers helmet sets, on success and on errors alike, and no X-Powered-By."""
-    for path in ("/health/live", "/nope"):
+    """The headers helmet sets, on success and on errors alike, and no X-Powered-By; the
+    OpenAPI document too, with the same strict policy (no page, no CDN to allow)."""
+    for path in ("/health/live", "/nope", "/schema/openapi.json", "/schema"):
         headers = client.get(path).headers
         assert {name: headers.get(name) for name in HELMET_HEADERS} == HELMET_HEADERS
-        assert "script-src 'self'" in headers["content-security-policy"]
+        assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
         assert "x-powered-by" not in headers
 
 
