@@ -2,37 +2,82 @@
 
 `smoke` runs it in the curl image; an Argo Rollouts analysis Job can run the same
 argv (`python -c 'from pipeline.smoke import smoke_command; print(...)'` prints it).
-Each check retries (connection errors and non-2xx alike) and has a timeout.
+
+Two sets of checks, because the public host serves less than the pods do
+(k8s/base/ingress.yaml routes `/api` only):
+- PUBLIC, what the Ingress serves: a greeting, and the problem document a bad name gets
+  (400, `application/problem+json`: proof that the service itself answered, not the
+  ingress controller's default backend). The default, for `smoke --url <public host>`.
+- IN_CLUSTER, added with `in_cluster=True` for a Service or pod URL inside the cluster:
+  `/health/live`, `/health/ready` and `/metrics`, which answer 404 at the edge.
+Which one a URL needs cannot be told from the URL, so the caller says it.
+
+The greeting is asked first and retried (connection errors and any non-2xx alike), so
+the service is up before the other checks; each check has a timeout.
 """
 
 import shlex
+from dataclasses import dataclass
 
 from pipeline.errors import ArgumentError
 
-# Path, and a fixed string its answer must contain.
-CHECKS = (
-    ("/health/live", '"status":"ok"'),
-    ("/health/ready", '"status":"ok"'),
-    ("/api/v1/greeting?name=Smoke", "Hello, Smoke!"),
-    ("/metrics", "# TYPE"),
+
+@dataclass(frozen=True)
+class Check:
+    """A path, the status (and media type, if given) its answer must have, a string in it."""
+
+    path: str
+    expected: str
+    status: int = 200
+    media_type: str = ""
+
+
+GREETING = Check("/api/v1/greeting?name=Smoke", "Hello, Smoke!")
+# "!" breaks the name rule: 400 with a problem naming the field (docs/CONTRACTS.md).
+PROBLEM = Check("/api/v1/greeting?name=%21", '"field":"name"', 400, "application/problem+json")
+PUBLIC = (GREETING, PROBLEM)
+IN_CLUSTER = (
+    Check("/health/live", '"status":"ok"'),
+    Check("/health/ready", '"status":"ok"'),
+    Check("/metrics", "# TYPE"),
 )
 
+# check URL STATUS TYPE TEXT. A 2xx is asked with -f and --retry-all-errors, so any other
+# answer is retried until it comes or the attempts are spent; another status is asked
+# without them (curl --retry still retries timeouts, 408, 429 and 5xx). curl writes
+# "STATUS TYPE" on a last line of its own; the body, spaces removed, must contain TEXT.
+_CHECK = """check() {
+  case "$2" in 2??) strict="-f --retry-all-errors" ;; *) strict= ;; esac
+  answer=$(curl $strict -sS --max-time TIMEOUT --retry RETRIES --retry-delay DELAY \\
+    -w '\\n%{http_code} %{content_type}' "$1") ||
+    { echo "smoke: $1 did not answer $2" >&2; exit 1; }
+  meta=$(printf '%s\\n' "$answer" | tail -n 1)
+  case "$meta" in "$2 $3"*) ;; *) echo "smoke: $1 answered $meta, not $2 $3" >&2; exit 1 ;; esac
+  case "$(printf '%s\\n' "$answer" | sed '$d' | tr -d ' ')" in
+    *"$4"*) echo "smoke: $1 ok" ;;
+    *) echo "smoke: $1 lacks $4" >&2; exit 1 ;;
+  esac
+}"""
 
-def smoke_command(url: str, attempts: int = 10, timeout: int = 5, delay: int = 3) -> list[str]:
-    """Check every CHECKS path of the service at `url`; fail naming the first that fails."""
+
+def smoke_command(
+    url: str, attempts: int = 10, timeout: int = 5, delay: int = 3, *, in_cluster: bool = False
+) -> list[str]:
+    """Check the service at `url`: PUBLIC, then IN_CLUSTER when asked; fail naming the first."""
     base = require_url(url).rstrip("/")
     for name, value in (("attempts", attempts), ("request_seconds", timeout)):
         if value < 1:
             raise ArgumentError(name, f"must be at least 1, got {value}")
-    lines = [
-        f"check() {{\n  answer=$(curl -fsS --max-time {timeout} --retry {attempts - 1}"
-        f' --retry-all-errors --retry-delay {delay} "$1") || '
-        '{ echo "smoke: $1 did not answer 2xx" >&2; exit 1; }\n'
-        '  case "$(printf %s "$answer" | tr -d " ")" in *"$2"*) echo "smoke: $1 ok" ;;'
-        ' *) echo "smoke: $1 lacks $2" >&2; exit 1 ;; esac\n}'
-    ]
-    lines += [
-        shlex.join(["check", base + path, expected.replace(" ", "")]) for path, expected in CHECKS
+    numbers = {"TIMEOUT": timeout, "RETRIES": attempts - 1, "DELAY": delay}
+    function = _CHECK
+    for word, value in numbers.items():
+        function = function.replace(word, str(value))
+    checks = PUBLIC + (IN_CLUSTER if in_cluster else ())
+    lines = [function] + [
+        shlex.join(
+            ["check", base + c.path, str(c.status), c.media_type, c.expected.replace(" ", "")]
+        )
+        for c in checks
     ]
     return ["sh", "-ec", "\n".join(lines)]
 
