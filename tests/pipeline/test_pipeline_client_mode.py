@@ -24,7 +24,8 @@ from tests.pipeline.tools import ROOT
 
 CANARY = "canary-client-mode-5e1d"  # a secret's plaintext: must never reach the engine
 DIGEST = "registry.example/app@sha256:" + "a" * 64
-SAMPLES = {"--url": "http://x", "--image": DIGEST, "--repository": "https://github.com/o/n"}
+SAMPLES = {"--url": "http://x", "--image": DIGEST, "--repository": "https://github.com/o/n",
+           "--source-repository": "https://github.com/o/n"}  # fmt: skip
 
 
 def _run(
