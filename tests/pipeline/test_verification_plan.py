@@ -13,7 +13,7 @@ import pytest
 from dagger import dag
 from pipeline.effects import CACHE_BUSTER
 from pipeline.errors import ArgumentError
-from pipeline.inputs import Keys, Origin, Stamp, Trust
+from pipeline.inputs import Keys, Login, Origin, Stamp, Trust
 from pipeline.provenance import BUILD_TYPE, rfc3339
 from pipeline.steps.provenance import PREDICATE, Provenance
 from pipeline.steps.verifier import Verifier
@@ -79,6 +79,16 @@ async def test_each_check_is_one_fresh_cosign_run_that_may_fail(
         assert CACHE_BUSTER in env_of(leaf)
         assert leaf.args["expect"] == "ANY"
         assert "/in/cosign.pub" in [c.args["path"] for c in leaf.find("withFile")]
+
+
+async def test_cosign_logs_in_to_the_registry_host(engine: FakeEngine, pipeline: Any) -> None:
+    """The login names the registry (ghcr.io), the password stays a secret variable."""
+    script_attested(engine)
+    login = Login("bot", dag.secret("env://REGISTRY_TOKEN"))
+    await Verifier(pipeline.tools(), login).verify_policy(IMAGE, trust(), EXPECT)
+    for leaf in cosign_execs(engine):
+        assert env_of(leaf)["REGISTRY"] == "ghcr.io"
+        assert "REGISTRY_PASSWORD" in secret_vars(leaf)
 
 
 async def test_a_failed_check_is_named_with_the_others_run(
