@@ -6,6 +6,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from os import environ
+from typing import Any
 
 import structlog
 from litestar import Litestar, get
@@ -58,7 +59,7 @@ def create_app(
     state |= {"lifecycle": Lifecycle(), "readiness": Readiness(database)}
     state["tracer_provider"] = tracer_provider
     app = Litestar(
-        route_handlers=[HealthController, GreetingController, metrics_endpoint],
+        route_handlers=_routes(settings),
         dependencies=_dependencies(),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
@@ -75,6 +76,12 @@ def create_app(
         app.asgi_handler, metrics, tracer, logging.AccessLog(settings.log_level), _policy(settings)
     )
     return app
+
+
+def _routes(settings: Settings) -> list[Any]:
+    """Every route; /metrics only when it has no port of its own (METRICS_PORT)."""
+    routes: list[Any] = [HealthController, GreetingController]
+    return routes if settings.metrics_port else [*routes, metrics_endpoint]
 
 
 def _policy(settings: Settings) -> Policy:

@@ -21,6 +21,7 @@ import structlog
 from granian.constants import Interfaces
 from granian.server.embed import Server
 from litestar import Litestar
+from prometheus_client import start_http_server
 
 from service.settings import Settings
 
@@ -32,13 +33,28 @@ class ServeError(RuntimeError):
 
 
 def serve(app: Litestar, settings: Settings, host: str = "0.0.0.0") -> None:
-    """Serve `app` until a signal, then drain and stop; ServeError if the port is unusable."""
+    """Serve `app` until a signal, then drain and stop; ServeError if a port is unusable.
+
+    With METRICS_PORT, /metrics is served there by prometheus_client's own HTTP server,
+    in a thread of its own (never the event loop), until the app has stopped.
+    """
     check_port(host, settings.port)
-    asyncio.run(_serve(app, settings, host))
+    if settings.metrics_port is None:
+        asyncio.run(_serve(app, settings, host))
+        return
+    check_port(host, settings.metrics_port, "METRICS_PORT")
+    exposition, thread = start_http_server(
+        settings.metrics_port, addr=host, registry=app.state.metrics.registry
+    )
+    try:
+        asyncio.run(_serve(app, settings, host))
+    finally:
+        exposition.shutdown()
+        thread.join()
 
 
-def check_port(host: str, port: int) -> None:
-    """Raise ServeError when `port` cannot be bound (taken, or privileged).
+def check_port(host: str, port: int, variable: str = "PORT") -> None:
+    """Raise ServeError naming `variable` when `port` cannot be bound (taken, privileged).
 
     granian reports a taken port as a Rust error with a 100-line backtrace; asking the
     operating system first gives one line naming PORT instead.
@@ -50,7 +66,8 @@ def check_port(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            raise ServeError(f"cannot listen on {host}:{port} (PORT={port}): {reason}") from None
+            message = f"cannot listen on {host}:{port} ({variable}={port}): {reason}"
+            raise ServeError(message) from None
 
 
 async def _serve(app: Litestar, settings: Settings, host: str) -> None:
@@ -72,7 +89,13 @@ async def _serve(app: Litestar, settings: Settings, host: str) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
-    log.info("listening", host=host, port=settings.port, env=settings.app_env)
+    log.info(
+        "listening",
+        host=host,
+        port=settings.port,
+        metrics_port=settings.metrics_port or settings.port,
+        env=settings.app_env,
+    )
     await server.serve()
     log.info("stopped")
 

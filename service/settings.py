@@ -51,6 +51,9 @@ class Settings:
     """APP_ENV: development (SQLite default, migrates on start), test or production."""
     port: int = 8000
     """PORT: the TCP port the server listens on."""
+    metrics_port: int | None = None
+    """METRICS_PORT: serve /metrics on this port only (not on PORT), so a NetworkPolicy
+    can let only the monitoring namespace reach it; unset: /metrics is on PORT."""
     database: DatabaseSettings = field(
         default_factory=lambda: DatabaseSettings(url=make_url(SQLITE_DEFAULT_URL))
     )
@@ -87,9 +90,11 @@ class Settings:
         """Read and validate the settings; raise ConfigError naming the bad variable."""
         env = os.environ if env is None else env
         app_env = _choice(env, "APP_ENV", APP_ENVS, "development")
+        port = _integer(env, "PORT", 8000, low=1, high=65535)
         return cls(
             app_env=app_env,
-            port=_integer(env, "PORT", 8000, low=1, high=65535),
+            port=port,
+            metrics_port=_metrics_port(env, port),
             database=database_settings(env, required=app_env == "production"),
             log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS, "info"),
             allowed_origins=_origins(env.get("ALLOWED_ORIGINS", "")),
@@ -185,6 +190,15 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0 <= value <= 3600:
         raise ConfigError(f"{name} must be between 0 and 3600; got {raw!r}")
     return value
+
+
+def _metrics_port(env: Mapping[str, str], port: int) -> int | None:
+    if not env.get("METRICS_PORT", "").strip():
+        return None
+    metrics_port = _integer(env, "METRICS_PORT", 0, low=1, high=65535)
+    if metrics_port == port:
+        raise ConfigError(f"METRICS_PORT must differ from PORT; both are {port}")
+    return metrics_port
 
 
 def _networks(env: Mapping[str, str], name: str) -> tuple[Network, ...]:

@@ -76,6 +76,8 @@ def test_plain_postgres_urls_get_the_async_driver(scheme: str) -> None:
         ({"SHUTDOWN_DRAIN_SECONDS": "soon"}, "SHUTDOWN_DRAIN_SECONDS"),
         ({"BODY_READ_TIMEOUT_SECONDS": "-2"}, "BODY_READ_TIMEOUT_SECONDS"),
         ({"TRACE_TRUSTED_PEERS": "10.0.0.0/8, the office"}, "TRACE_TRUSTED_PEERS"),
+        ({"METRICS_PORT": "8000"}, "METRICS_PORT must differ from PORT"),
+        ({"METRICS_PORT": "0"}, "METRICS_PORT"),
     ],
 )
 def test_bad_values_are_refused_by_name(env: dict[str, str], named: str) -> None:
@@ -106,3 +108,9 @@ def test_trusted_trace_peers_and_the_body_timeout_are_parsed() -> None:
     ]
     assert settings.body_read_timeout_seconds is None
     assert Settings.from_env({}).trace_trusted_peers == ()
+
+
+def test_metrics_port_is_optional() -> None:
+    """Unset: /metrics stays on PORT; set: its own port."""
+    assert Settings.from_env({}).metrics_port is None
+    assert Settings.from_env({"METRICS_PORT": "9100"}).metrics_port == 9100
