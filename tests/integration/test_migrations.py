@@ -7,10 +7,8 @@ The rollback case is Argo CD's revert: the previous image's PreSync Job runs its
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -23,7 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from service import migrations
 from service.settings import database_settings
-from tests.support.engine_env import untraced
+from tests.integration.conftest import run_migrate
 from tests.support.postgres import Cluster
 from tests.support.server import ServerProcess
 
@@ -51,19 +49,6 @@ def downgrade() -> None:
 def fresh_database(postgres_cluster: Cluster) -> str:
     """An empty database on the private cluster."""
     return postgres_cluster.create_database(f"migrate_{uuid.uuid4().hex[:8]}")
-
-
-def run_migrate(url: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """This code's `hello-api migrate`, as a separate process (the PreSync Job)."""
-    full_env = {**untraced(os.environ), "APP_ENV": "production", "DATABASE_URL": url, **env}
-    return subprocess.run(
-        [sys.executable, "-m", "service", "migrate"],
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def migrate_with_a_later_release(url: str, tmp_path: Path) -> None:

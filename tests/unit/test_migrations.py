@@ -50,36 +50,36 @@ def test_migrate_records_the_revisions_it_knows(
     assert recorded == [("0001", "")]
 
 
-def test_migrate_leaves_a_database_ahead_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
-) -> None:
-    """A later revision recorded by newer code: exit 0, the version unchanged."""
+@pytest.fixture
+def ahead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A SQLite database (DATABASE_URL) a newer release moved to 0009, child of our 0001."""
     database = tmp_path / "m.db"
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
     assert main(["migrate"]) == 0
     with sqlite3.connect(database) as db:
         db.execute("INSERT INTO alembic_revisions VALUES ('0009', '0001')")
         db.execute("UPDATE alembic_version SET version_num = '0009'")
+    return database
+
+
+def test_migrate_leaves_a_database_ahead_alone(
+    ahead: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A later revision recorded by newer code: exit 0, the version unchanged."""
+    database = ahead
     assert main(["migrate"]) == 0
     assert "database is ahead of this code" in capfd.readouterr().out
     version = sqlite3.connect(database).execute("SELECT * FROM alembic_version").fetchall()
     assert version == [("0009",)]
 
 
-def test_development_start_up_serves_on_a_database_ahead(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("ahead")
+def test_development_start_up_serves_on_a_database_ahead() -> None:
     """The development server migrates on start; on a newer database it serves as is."""
     from litestar.testing import TestClient
 
     from service.app import create_app
     from service.settings import Settings
 
-    database = tmp_path / "m.db"
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
-    assert main(["migrate"]) == 0
-    with sqlite3.connect(database) as db:
-        db.execute("INSERT INTO alembic_revisions VALUES ('0009', '0001')")
-        db.execute("UPDATE alembic_version SET version_num = '0009'")
     with TestClient(create_app(Settings.from_env())) as client:
         assert client.get("/health/ready").status_code == 200
