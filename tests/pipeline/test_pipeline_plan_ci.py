@@ -52,7 +52,7 @@ async def test_ci_without_registry_runs_every_check_and_gate(
 async def test_ci_with_registry_publishes_then_signs_the_digest(
     engine: FakeEngine, pipeline: Any
 ) -> None:
-    """With an address and a key: scan, publish, sign the index, attest the platform's image."""
+    """With an address and a key: scan, publish, sign the index, attest SBOM and provenance."""
     script_reports(engine, CLEAN)
     script_index(engine, {"linux/amd64": "sha256:" + "b" * 64})
     key = dag.secret("env://COSIGN_KEY")
@@ -71,6 +71,9 @@ async def test_ci_with_registry_publishes_then_signs_the_digest(
     assert cosign[1].endswith("ghcr.io/acme/hello-api@sha256:" + "b" * 64)
     provenance = f"--type https://slsa.dev/provenance/v1 --predicate /in/provenance.json {digest}"
     assert cosign[2].endswith(provenance)
+    attested = [c for c in engine.calls if any(provenance in " ".join(a) for a in argv(c))]
+    assert min(c.seq for c in attested) > push.seq
+    assert "| provenance | ok |" in summary
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
