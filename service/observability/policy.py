@@ -29,4 +29,6 @@ class Policy:
             peer = ipaddress.ip_address(client[0])
         except ValueError:  # a Unix socket, a test client's name
             return False
+        if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped:
+            peer = peer.ipv4_mapped  # ::ffff:10.1.2.3 from a dual-stack listener
         return any(peer in network for network in self.trusted_peers)

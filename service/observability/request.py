@@ -56,7 +56,7 @@ def read_headers(scope: HTTPScope) -> RequestHeaders:
 
 class BodyReader:
     """Wraps `receive`: the whole body must arrive within `timeout` seconds of the first
-    read (None: no limit); a disconnect calls `on_disconnect` once."""
+    read (None: no limit); a disconnect calls `on_disconnect`."""
 
     def __init__(
         self, receive: Receive, timeout: float | None, on_disconnect: Callable[[], None]

@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from service.app import create_app
 from service.observability import logging, tracing
+from service.observability.policy import Policy
 from service.settings import Settings
 from tests.unit.peer import from_peer
 
@@ -206,6 +207,19 @@ def test_an_outside_peer_cannot_force_sampling(
     with traced_from(tmp_path, "10.9.9.9") as (client, exporter):
         client.get("/health/live", headers=SAMPLED_PARENT)  # trusted: the caller decides
         assert len(by_kind(exporter)["SERVER"]) == 1
+
+
+def test_trust_is_by_cidr_and_reads_ipv4_mapped_addresses() -> None:
+    """Inside the CIDR (also as ::ffff:a.b.c.d) is trusted; outside, names and no peer not."""
+    policy = Policy(
+        headers=[],
+        trusted_peers=Settings.from_env({"TRACE_TRUSTED_PEERS": "10.0.0.0/8"}).trace_trusted_peers,
+    )
+    assert policy.trusts(("10.1.2.3", 1))
+    assert policy.trusts(("::ffff:10.1.2.3", 1))
+    assert not policy.trusts(("11.0.0.1", 1))
+    assert not policy.trusts(("testclient", 1))
+    assert not policy.trusts(None)
 
 
 def test_an_outside_peer_s_trace_is_linked_not_continued(tmp_path: Path) -> None:
