@@ -3,8 +3,8 @@
 The service is the real `hello-api serve` (SQLite, migrated first). In front of it, a
 small HTTP front that does what k8s/base/ingress.yaml asks of the ingress controller:
 forward `/api` and `/api/...`, answer anything else 404 with an HTML page of its own.
-`smoke --url <public host>` must pass through that front; the in-cluster checks
-(`in_cluster=True`: /health/*, /metrics) pass against the service itself.
+The public checks (`in_cluster=False`) must pass through that front; the in-cluster ones
+(/health/*, a greeting, /metrics) pass against the service itself.
 """
 
 from __future__ import annotations
@@ -115,10 +115,10 @@ def test_smoke_passes_on_the_public_host(public: str) -> None:
 
 
 def test_the_in_cluster_checks_pass_on_the_service_itself(service: str) -> None:
-    """On a Service URL: the public checks, then /health/live, /health/ready, /metrics."""
+    """On a Service URL: /health/live, /health/ready, a greeting, /metrics."""
     done = smoke(service, in_cluster=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count(" ok") == 5
+    assert done.stdout.count(" ok") == 4
     assert done.stdout.splitlines()[-1] == f"smoke: {service}/metrics ok"
 
 
@@ -163,6 +163,9 @@ def test_smoke_fails_when_nothing_answers() -> None:
 
 
 def test_the_checks_are_what_the_ingress_routes() -> None:
-    """Every public check is under /api; every in-cluster one is not (k8s/base/ingress.yaml)."""
+    """Every public check is under /api, the only path the Ingress routes (ingress.yaml)."""
     assert all(c.path.startswith("/api/") for c in smoke_script.PUBLIC)
-    assert not any(c.path.startswith("/api") for c in smoke_script.IN_CLUSTER)
+    in_cluster = {c.path for c in smoke_script.IN_CLUSTER}
+    assert in_cluster >= {"/health/live", "/health/ready", "/metrics"}
+    url = "https://hello.example.com"
+    assert smoke_script.smoke_command(url) == smoke_script.smoke_command(url, in_cluster=True)

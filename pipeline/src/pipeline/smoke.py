@@ -4,16 +4,15 @@
 argv (`python -c 'from pipeline.smoke import smoke_command; print(...)'` prints it).
 
 Two sets of checks, because the public host serves less than the pods do
-(k8s/base/ingress.yaml routes `/api` only):
-- PUBLIC, what the Ingress serves: a greeting, and the problem document a bad name gets
-  (400, `application/problem+json`: proof that the service itself answered, not the
-  ingress controller's default backend). The default, for `smoke --url <public host>`.
-- IN_CLUSTER, added with `in_cluster=True` for a Service or pod URL inside the cluster:
-  `/health/live`, `/health/ready` and `/metrics`, which answer 404 at the edge.
+(k8s/base/ingress.yaml routes `/api` only, everything else is 404 at the edge):
+- IN_CLUSTER (`in_cluster=True`, the default), for a Service or pod URL inside the
+  cluster: `/health/live`, `/health/ready`, a greeting and `/metrics`.
+- PUBLIC (`in_cluster=False`), for the public host: a greeting, and the problem document
+  a bad name gets (400, `application/problem+json`: proof that the service itself
+  answered, not the ingress controller's default backend).
 Which one a URL needs cannot be told from the URL, so the caller says it.
 
-The greeting is asked first and retried (connection errors and any non-2xx alike), so
-the service is up before the other checks; each check has a timeout.
+Each check has a timeout; a 2xx check retries connection errors and any other answer.
 """
 
 import shlex
@@ -39,6 +38,7 @@ PUBLIC = (GREETING, PROBLEM)
 IN_CLUSTER = (
     Check("/health/live", '"status":"ok"'),
     Check("/health/ready", '"status":"ok"'),
+    GREETING,
     Check("/metrics", "# TYPE"),
 )
 
@@ -61,9 +61,9 @@ _CHECK = """check() {
 
 
 def smoke_command(
-    url: str, attempts: int = 10, timeout: int = 5, delay: int = 3, *, in_cluster: bool = False
+    url: str, attempts: int = 10, timeout: int = 5, delay: int = 3, *, in_cluster: bool = True
 ) -> list[str]:
-    """Check the service at `url`: PUBLIC, then IN_CLUSTER when asked; fail naming the first."""
+    """Check the service at `url` (IN_CLUSTER, or PUBLIC); fail naming the first failure."""
     base = require_url(url).rstrip("/")
     for name, value in (("attempts", attempts), ("request_seconds", timeout)):
         if value < 1:
@@ -72,7 +72,7 @@ def smoke_command(
     function = _CHECK
     for word, value in numbers.items():
         function = function.replace(word, str(value))
-    checks = PUBLIC + (IN_CLUSTER if in_cluster else ())
+    checks = IN_CLUSTER if in_cluster else PUBLIC
     lines = [function] + [
         shlex.join(
             ["check", base + c.path, str(c.status), c.media_type, c.expected.replace(" ", "")]
