@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from pipeline.argocd import POLL_SECONDS
 
 from tests.k8s.manifests import K8S, OVERLAYS, ROOT, Manifest, find, load, render
 
@@ -92,12 +93,14 @@ def seconds(duration: str) -> int:
 
 @pytest.mark.parametrize("app", applications(), ids=lambda a: a["metadata"]["name"])
 def test_a_failed_sync_is_retried_briefly(app: Manifest) -> None:
-    """At most two retries and 90 s of backoff after a failed sync.
+    """At most two retries and 90 s of backoff after a failed sync; each wait >= 20 s.
 
     Argo CD retries the SAME revision while the operation lasts, and skips auto-sync
     while an operation is in progress (controller/appcontroller.go, autoSync): a revert
     pushed after a failed migration waits for those retries. The migration Job retries
-    its own pod (backoffLimit), so a long retry policy only delays the revert.
+    its own pod (backoffLimit), so a long retry policy only delays the revert. The
+    operation shows "Retrying attempt #N" during each wait: at least two of deploy
+    --wait's polls (argocd.POLL_SECONDS) see it.
     """
     retry = app["spec"]["syncPolicy"]["retry"]
     backoff = retry["backoff"]
@@ -108,3 +111,4 @@ def test_a_failed_sync_is_retried_briefly(app: Manifest) -> None:
     ]  # fmt: skip
     assert 1 <= int(retry["limit"]) <= 2, retry
     assert sum(waits) <= 90, waits
+    assert min(waits) >= 2 * POLL_SECONDS, waits
