@@ -11,9 +11,8 @@
 # and what they read at run time under .tools/controlplane/ (kwok stages, CRDs, Argo CD's
 # git wrapper). Why each build is done this way: /work/shared/docs/k8s-rehearsal.md.
 #
-# Cold: about 20 min on 2 cores and 15 GB of Go caches (docs/rehearsal.md has the
-# figures); cached: seconds (stamps). Every build runs under `nice -n 19` and prints a
-# line at least every 30 s. CONTROLPLANE_ARGOCD=0 skips Argo CD and kustomize (their
+# Cold: about 40 min on 2 shared cores, 15 GB of Go caches (docs/rehearsal.md has the
+# figures); cached: a stamp check. Every build runs under `nice -n 19`. CONTROLPLANE_ARGOCD=0 skips Argo CD and kustomize (their
 # tests then skip, or fail with CI=true). At run time Argo CD also needs redis-server
 # and git (apt).
 set -euo pipefail
@@ -24,6 +23,7 @@ source "$(dirname "$0")/lib.bash"
 ETCD_VERSION=v3.7.3
 KUBERNETES_VERSION=v1.37.2 # its staging modules (k8s.io/api...) are published as v0.37.2
 KWOK_VERSION=v0.8.0
+CONTROLPLANE_GO=go1.26.8 # builds etcd, Kubernetes and kwok (Kubernetes needs >= 1.26.0)
 ROLLOUTS_VERSION=v1.10.2
 ROLLOUTS_GO=go1.26.10 # the go line of its go.mod: the proxy serves that toolchain
 ARGOCD_VERSION=v3.6.1 # its gitops-engine module is released at the same version
@@ -34,34 +34,25 @@ share="$tools/controlplane"  # run-time files: kwok stages, CRDs, Argo CD's hack
 work="$tools/controlplane-build" # local modules and writable copies of module sources
 mkdir -p "$share" "$work"
 go_bin=$(command -v go || echo /usr/local/go/bin/go) # the toolchain may be off PATH in CI
-export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
+# Any Go >= 1.21 on the machine fetches the pinned toolchain (a Debian golang-go is too old).
+export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN="$CONTROLPLANE_GO"
 
 go() { nice -n 19 "$go_bin" "$@"; }
 
-# building WHAT COMMAND...: runs COMMAND with its output in a log, printing a line every
-# 30 s so CI (and a person) sees progress; on failure shows the log's end.
-building() {
-  local what="$1" log="$work/$1.log" pid started=$SECONDS said=$SECONDS
-  (cd "$work" && "${@:2}") >"$log" 2>&1 &
-  pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 2
-    if ((SECONDS - said >= 30)); then
-      said=$SECONDS
-      echo "tools: still building $what ($((SECONDS - started)) s, log $log)" >&2
-    fi
-  done
-  if ! wait "$pid"; then
-    echo "tools: building $what failed; the end of $log:" >&2
+# logged WHAT COMMAND...: runs COMMAND with its (long) output in a log; on failure shows
+# the log's end. install_once (lib.bash) prints the heartbeat and the duration.
+logged() {
+  local log="$work/$1.log"
+  if ! (cd "$work" && "${@:2}") >"$log" 2>&1; then
+    echo "tools: building $1 failed; the end of $log:" >&2
     tail -n 40 "$log" >&2
     return 1
   fi
-  echo "tools: built $what in $((SECONDS - started)) s" >&2
 }
 
 # module_dir MODULE@VERSION [TOOLCHAIN]: downloads a module and prints its directory.
 module_dir() {
-  GOTOOLCHAIN="${2:-local}" go mod download -json "$1" |
+  GOTOOLCHAIN="${2:-$CONTROLPLANE_GO}" go mod download -json "$1" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])'
 }
 
@@ -89,7 +80,7 @@ build_etcd() {
   go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
   go build -trimpath -o "$bin/etcd" go.etcd.io/etcd/server/v3
 }
-install_etcd() { building etcd build_etcd; }
+install_etcd() { logged etcd build_etcd; }
 
 # Kubernetes: its go.mod replaces every k8s.io staging module with a relative path; the
 # local module replaces each with its published release instead.
@@ -110,7 +101,7 @@ build_kubernetes() {
   go build -trimpath -o "$bin/" \
     -ldflags "-X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION" "${commands[@]}"
 }
-install_kubernetes() { building kubernetes build_kubernetes; }
+install_kubernetes() { logged kubernetes build_kubernetes; }
 
 # kwok: a plain `go install`; it exits "no stages found" without stage definitions, which
 # the module carries (node-heartbeat, not heartbeat-with-lease: its leases conflicted).
@@ -123,7 +114,7 @@ build_kwok() {
     "$src/pod/fast/pod-ready.yaml" "$src/pod/fast/pod-complete.yaml" \
     "$src/pod/fast/pod-delete.yaml" "$share/kwok-stages/"
 }
-install_kwok() { building kwok build_kwok; }
+install_kwok() { logged kwok build_kwok; }
 
 # Argo Rollouts: replace lines again, so it builds inside (a copy of) its own module.
 build_rollouts() {
@@ -133,7 +124,7 @@ build_rollouts() {
   GOTOOLCHAIN="$ROLLOUTS_GO" go build -trimpath -o "$bin/rollouts-controller" ./cmd/rollouts-controller
   rm -rf "$share/rollouts-crds" && cp -R manifests/crds "$share/rollouts-crds"
 }
-install_rollouts() { building argo-rollouts build_rollouts; }
+install_rollouts() { logged argo-rollouts build_rollouts; }
 
 # Argo CD: its go.mod replaces gitops-engine with ./gitops-engine (the module released
 # beside it) and the UI is embedded (a placeholder does). At run time the repo-server
@@ -155,12 +146,12 @@ build_argocd() {
   cp hack/git-verify-wrapper.sh "$share/argocd/bin/"
   chmod +x "$share/argocd/bin/git-verify-wrapper.sh"
 }
-install_argocd() { building argo-cd build_argocd; }
+install_argocd() { logged argo-cd build_argocd; }
 
 # kustomize as its own binary: the repo-server runs `kustomize build` (tests/k8s use the
 # same version inside kubectl). Its documented install command.
 build_kustomize() { GOBIN="$bin" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"; }
-install_kustomize() { building kustomize build_kustomize; }
+install_kustomize() { logged kustomize build_kustomize; }
 
 install_once etcd "etcd $ETCD_VERSION" etcd
 install_once kubernetes "kubernetes $KUBERNETES_VERSION" \
