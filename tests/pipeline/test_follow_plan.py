@@ -317,6 +317,7 @@ async def test_a_retried_failed_migration_reverts_at_once(
         "kind": "Job",
         "name": "hello-world-api-migrate",
         "status": "Synced",
+        "hookType": "Sync",
         "hookPhase": "Failed",
         "message": "BackoffLimitExceeded",
     }

@@ -198,11 +198,22 @@ def test_a_sync_failed_on_the_database_secret_is_blocked_not_failed() -> None:
     )
 
 
-def test_a_retried_sync_blocked_on_the_secret_is_blocked() -> None:
-    """The same while Argo CD retries (phase Running, "Retrying attempt #1")."""
+def test_a_sync_retried_on_the_secret_is_waited_on() -> None:
+    """While Argo CD retries ("Retrying attempt #1"), the store may come back: wait."""
     message = f"{UNSUCCESSFUL}. Retrying attempt #1 at 12:40PM."
     retrying = app(phase="Running", message=message, results=[SECRET_NOT_READY], retry_count=1)
-    assert verdict(retrying).outcome is Outcome.BLOCKED
+    assert verdict(retrying).outcome is Outcome.WAIT
+
+
+def test_a_retry_after_a_refused_apply_is_waited_on() -> None:
+    """An ordinary resource that failed to apply may pass on the retry: wait for the end."""
+    refused = {"group": "", "kind": "Service", "name": "hello-world-api", "status": "SyncFailed",
+               "message": "Internal error occurred: failed calling webhook"}  # fmt: skip
+    message = "one or more objects failed to apply. Retrying attempt #1 at 12:40PM."
+    retrying = app(phase="Running", message=message, results=[refused], retry_count=1)
+    assert verdict(retrying).outcome is Outcome.WAIT
+    final = app(phase="Failed", message="one or more objects failed to apply", results=[refused])
+    assert verdict(final).outcome is Outcome.FAILED
 
 
 def test_a_failed_migration_is_still_a_failure() -> None:

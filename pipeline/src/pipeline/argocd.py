@@ -13,7 +13,7 @@ finishedAt,retryCount}`, `.operation.sync.revision`, `.syncResult.{revision,reso
 
 While `syncPolicy.retry` retries a failed sync, the controller puts the phase back to
 `Running` with the message "<why>. Retrying attempt #N at <time>."
-(controller/appcontroller.go, processRequestedAppOperation): that, with a failed task in
+(controller/appcontroller.go, processRequestedAppOperation): that, with a failed hook in
 `syncResult.resources`, is already a failed attempt; `Failed` or `Error` is what is left
 once retries are exhausted. gitops-engine records every task's outcome in `hookPhase`,
 hooks and ordinary resources alike (pkg/sync/sync_context.go, setResourceResult).
@@ -87,12 +87,13 @@ class TaskResult:
     phase: str = ""
     status: str = ""
     message: str = ""
+    hook: str = ""
 
     @classmethod
     def parse(cls, entry: Any) -> "TaskResult":
         """Read one entry; missing fields are empty."""
         entry = entry if isinstance(entry, dict) else {}
-        fields = ("group", "kind", "name", "hookPhase", "status", "message")
+        fields = ("group", "kind", "name", "hookPhase", "status", "message", "hookType")
         return cls(*(str(entry.get(name) or "") for name in fields))
 
     @property
@@ -240,8 +241,8 @@ def decide(
     found it Synced, the last sync operation synced one and Succeeded, the Rollout is
     Healthy and so is the Application. Before that, whatever the Application shows
     describes an older commit: wait. A failed sync attempt at ours (finished, or put back
-    to Running for a retry) fails, unless what failed is the database secret (BLOCKED:
-    no commit can pass that wave). A Degraded Rollout once ours is applied fails; a
+    to Running for a retry after a failed hook) fails, unless what failed is the database
+    secret (BLOCKED: no commit can pass that wave). A Degraded Rollout once ours is applied fails; a
     Suspended one is a paused Rollout waiting for promotion.
     """
     short, ours = pushed[:SHORT], {pushed, *descendants}
@@ -263,8 +264,14 @@ def decide(
 
 
 def _attempt_failed(status: AppStatus) -> bool:
-    """The last sync attempt failed: finished Failed or Error, or retrying a failed task."""
-    return status.phase in FINISHED_BADLY or (status.retrying and bool(status.failures))
+    """The last sync attempt failed: finished Failed or Error, or retrying a failed hook.
+
+    A hook (the migration Job) that failed fails the same way when retried; any other
+    task (an apply refused for a moment, the secret store down) may pass on a retry, so
+    only the final Failed judges it.
+    """
+    retried_hook = status.retrying and any(f.hook for f in status.failures)
+    return status.phase in FINISHED_BADLY or retried_hook
 
 
 def _failed(status: AppStatus, short: str) -> Verdict:
