@@ -145,7 +145,7 @@ def test_trivy_finds_no_misconfiguration_or_secret(
     argv = commands.trivy_image(str(image_tar), str(report))
     argv = with_option(argv, "--scanners", "misconfig,secret")
     argv = with_option(argv, "--cache-dir", str(tmp_path / "cache"))
-    argv = with_option(argv, "--ignorefile", accepted_findings(tmp_path))
+    argv = with_option(argv, "--ignorefile", accepted_findings())
     run([tool("trivy"), *argv[1:], *TRIVY_OFFLINE], timeout=600)
     assert pipeline_module("policy").parse_report(report.read_text()) == []
     assert any(r["Class"] == "config" for r in json.loads(report.read_text())["Results"])
@@ -316,13 +316,9 @@ def test_no_sbom_is_attested_to_the_index_as_a_whole(
     assert "no matching attestations" in refused.stderr, refused.stderr
 
 
-def accepted_findings(tmp_path: Path) -> str:
-    """The repository's .trivyignore, or an empty one, as the pipeline's scan mounts it."""
-    ignore = ROOT / ".trivyignore"
-    if not ignore.exists():
-        ignore = tmp_path / ".trivyignore"
-        ignore.touch()
-    return str(ignore)
+def accepted_findings() -> str:
+    """The repository's .trivyignore.yaml, as the pipeline's scan mounts it."""
+    return str(ROOT / ".trivyignore.yaml")
 
 
 def locked(*names: str) -> set[tuple[str, str]]:
