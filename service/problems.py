@@ -7,6 +7,7 @@ and the limit (msgspec's own wording, which quotes regexes, is translated here).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -74,21 +75,37 @@ def explain_pattern(pattern: str, rule: str) -> None:
 
 def in_words(message: str) -> str:
     """msgspec's or Litestar's validation message as a rule in words, with its limit."""
-    if match := re.fullmatch(r"Expected `str` of length ([<>]=?) (\d+)", message):
-        count = int(match[2])
-        return f"must be {BOUND_WORDS[match[1]]} {count} character{'s' * (count != 1)} long"
-    if match := re.fullmatch(r"Expected `str` matching regex (.*)", message):
-        return f"may contain only {PATTERN_RULES.get(match[1], 'the characters documented')}"
-    if match := re.fullmatch(r"Expected `(?:int|float)` ([<>]=?) (-?[\d.e+]+)", message):
-        return f"must be {BOUND_WORDS[match[1]]} {match[2]}"
-    if match := re.fullmatch(r"Expected `(\w+)`, got `(\w+)`", message):
-        expected, got = (TYPE_WORDS.get(word, word) for word in match.groups())
-        return f"must be {expected}, not {got}"
-    if match := re.fullmatch(r"Object missing required field `(.+)`", message):
-        return f"needs the field {match[1]!r}"
-    if match := re.fullmatch(r"Object contains unknown field `(.+)`", message):
-        return f"has no field {match[1]!r}"
+    for wording, words in MESSAGES:
+        if match := wording.fullmatch(message):
+            return words(match)
     return message
+
+
+def _length(match: re.Match[str]) -> str:
+    count = int(match[2])
+    return f"must be {BOUND_WORDS[match[1]]} {count} character{'s' * (count != 1)} long"
+
+
+def _types(match: re.Match[str]) -> str:
+    expected, got = (TYPE_WORDS.get(word, word) for word in match.groups())
+    return f"must be {expected}, not {got}"
+
+
+# msgspec's wording -> ours (a limit stays in; a regex becomes its rule).
+MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"Expected `str` of length ([<>]=?) (\d+)"), _length),
+    (
+        re.compile(r"Expected `str` matching regex (.*)"),
+        lambda m: f"may contain only {PATTERN_RULES.get(m[1], 'the characters documented')}",
+    ),
+    (
+        re.compile(r"Expected `(?:int|float)` ([<>]=?) (-?[\d.e+]+)"),
+        lambda m: f"must be {BOUND_WORDS[m[1]]} {m[2]}",
+    ),
+    (re.compile(r"Expected `(\w+)`, got `(\w+)`"), _types),
+    (re.compile(r"Object missing required field `(.+)`"), lambda m: f"needs the field {m[1]!r}"),
+    (re.compile(r"Object contains unknown field `(.+)`"), lambda m: f"has no field {m[1]!r}"),
+]
 
 
 def validation_status(exc: ValidationException, body_present: bool) -> int:
