@@ -21,7 +21,6 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 PROBLEM_JSON = "application/problem+json"
-log = structlog.get_logger("service.errors")
 # repr() of a regex a schema uses -> its rule in words (registered next to the regex);
 # msgspec quotes the regex that way in its message.
 PATTERN_RULES: dict[str, str] = {}
@@ -174,7 +173,7 @@ def allowed_methods(request: Request[Any, Any, Any]) -> str:
 def on_database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     if not is_outage(exc):
         return on_unexpected_error(request, exc)  # a bug in a query, not an outage
-    log.warning("database unavailable", error=type(exc).__name__)
+    _log().warning("database unavailable", error=type(exc).__name__)
     response = problem(request, 503, "the database is unavailable; retry shortly")
     response.headers["Retry-After"] = "1"
     return response
@@ -190,8 +189,18 @@ def is_outage(exc: Exception) -> bool:
 def on_unexpected_error(
     request: Request[Any, Any, Any], exc: Exception
 ) -> Response[dict[str, Any]]:
-    log.error("unhandled error", exc_info=exc)
+    _log().error("unhandled error", exc_info=exc)
     return problem(request, 500, "an unexpected error occurred; the request id identifies it")
+
+
+def _log() -> Any:
+    """The errors' logger, as structlog is configured now.
+
+    Not kept at import: structlog caches a logger with the output of its first use, and
+    an app built later (each test builds its own) may write elsewhere; these lines are
+    rare, so looking the logger up each time costs nothing that matters.
+    """
+    return structlog.get_logger("service.errors")
 
 
 def _detail(request: Request[Any, Any, Any], exc: HTTPException) -> str:

@@ -10,6 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from service.greetings import repository
 from tests.integration.conftest import error_logs
 from tests.integration.test_greetings import count_rows
 
@@ -143,3 +144,18 @@ async def test_the_openapi_document_is_served(client: Client) -> None:
     document = (await client.get("/schema/openapi.json")).json()
     assert document["openapi"].startswith("3.")
     assert {"/api/v1/greeting", "/api/v1/greetings", "/health/ready"} <= set(document["paths"])
+
+
+async def test_the_error_log_check_sees_a_real_error(
+    any_client: Client, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The control for the cases above: a bug's 500 is logged at error level, with its trace."""
+
+    async def fail(*_: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(repository, "get", fail)
+    response = await any_client.get("/api/v1/greetings/1")
+    assert response.status_code == 500
+    [record] = error_logs(capfd)
+    assert "RuntimeError: a bug" in record["exception"]
