@@ -24,6 +24,7 @@ from service.app import create_app
 from service.settings import Settings, database_settings
 from tests.support.engine_env import untraced
 from tests.support.postgres import Cluster, throwaway_cluster
+from tests.support.server import ServerProcess
 
 
 @pytest.fixture(scope="session")
@@ -158,3 +159,17 @@ def error_records(output: str) -> list[dict[str, Any]]:
     """The JSON log lines in `output` at level error or above (other lines are ignored)."""
     records = [msgspec.json.decode(line) for line in output.splitlines() if line.startswith("{")]
     return [r for r in records if r.get("level") in {"error", "critical", "exception"}]
+
+
+@pytest.fixture(scope="module")
+def served(database_url: str) -> Iterator[ServerProcess]:
+    """A real `hello-api serve` on the migrated PostgreSQL; at the end, its log holds no error.
+
+    LOG_LEVEL=warning: the server's output is read only when it stops, and a line per
+    request would fill the pipe and stall it.
+    """
+    env = {"APP_ENV": "production", "DATABASE_URL": database_url, "LOG_LEVEL": "warning"}
+    server = ServerProcess.start(env, ready_path="/health/ready")
+    yield server
+    _, output = server.stop()
+    assert error_records(output) == []

@@ -14,7 +14,6 @@ document. (`schemathesis.pytest.from_fixture` would load it later, but needs pyt
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import schemathesis
@@ -24,7 +23,6 @@ from schemathesis.generation.stateful.state_machine import APIStateMachine
 from service.app import create_app
 from service.greetings.routes import IDEMPOTENCY_KEY_MAX
 from service.settings import Settings
-from tests.integration.conftest import error_records
 from tests.support.server import ServerProcess
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -45,16 +43,6 @@ HYPOTHESIS = settings(
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-
-
-@pytest.fixture(scope="module")
-def served(database_url: str) -> Iterator[ServerProcess]:
-    """The real server on the migrated PostgreSQL; at the end, its log holds no error."""
-    env = {"APP_ENV": "production", "DATABASE_URL": database_url, "LOG_LEVEL": "warning"}
-    server = ServerProcess.start(env, ready_path="/health/ready")
-    yield server
-    _, output = server.stop()
-    assert error_records(output) == []
 
 
 @pytest.fixture(scope="module")

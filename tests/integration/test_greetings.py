@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-import anyio
 import asyncpg
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.greetings import repository
 from service.greetings.schemas import greet
+from tests.integration.conftest import empty
+from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.anyio
 
@@ -43,23 +45,24 @@ async def test_create_then_read_round_trips(client: Client) -> None:
 
 
 async def test_concurrent_retries_with_one_key_create_one_row(
-    client: Client, clean_database: str
+    served: ServerProcess, database_url: str
 ) -> None:
-    """Twenty simultaneous POSTs with one Idempotency-Key leave exactly one row."""
-    responses = []
+    """Twenty simultaneous POSTs with one Idempotency-Key to the real server leave one row.
 
-    async def post() -> None:
-        headers = {"Idempotency-Key": "retry-42"}
-        responses.append(
-            await client.post("/api/v1/greetings", json={"name": "Ann"}, headers=headers)
+    A real server: Litestar's test client answers one request at a time.
+    """
+    await empty(database_url)
+    headers = {"Idempotency-Key": "retry-42"}
+    async with httpx.AsyncClient(base_url=served.base_url) as http:
+        responses = await asyncio.gather(
+            *(
+                http.post("/api/v1/greetings", json={"name": "Ann"}, headers=headers)
+                for _ in range(20)
+            )
         )
-
-    async with anyio.create_task_group() as group:
-        for _ in range(20):
-            group.start_soon(post)
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
-    assert await count_rows(clean_database) == 1
+    assert await count_rows(database_url) == 1
 
 
 async def test_a_retry_returns_the_first_response(client: Client) -> None:
