@@ -129,9 +129,12 @@ async def write_late(url: str, name: str, inserted: threading.Event) -> None:
         async with connection.transaction():
             await insert(connection, name)
             inserted.set()
-            async with asyncio.timeout(60):  # a guard against a hang, not a timing assertion
-                while not await connection.fetchval(waiting):  # noqa: ASYNC110 (a database view)
-                    await asyncio.sleep(0.01)
+            try:
+                async with asyncio.timeout(30):  # a guard against a hang, not a timing assertion
+                    while not await connection.fetchval(waiting):  # noqa: ASYNC110 (a view)
+                        await asyncio.sleep(0.01)
+            except TimeoutError:
+                raise AssertionError("no page request waited for the uncommitted insert") from None
     finally:
         await connection.close()
 
