@@ -45,17 +45,17 @@ HYPOTHESIS = settings(
 )
 
 
-@pytest.fixture(scope="module")
-def api(served: ServerProcess) -> schemathesis.BaseSchema:
-    """The document as the real server serves it."""
-    return schemathesis.openapi.from_url(f"{served.base_url}{DOCUMENT}", config=CONFIG)
-
-
 DOCUMENT = "/schema/openapi.json"
 # The app is not started: no database is touched, only its document is built.
 schema = schemathesis.openapi.from_dict(
     create_app(Settings.from_env({"APP_ENV": "test"})).openapi_schema.to_schema(), config=CONFIG
 )
+
+
+@pytest.fixture(scope="module")
+def api(served: ServerProcess) -> schemathesis.BaseSchema:
+    """The document as the real server serves it."""
+    return schemathesis.openapi.from_url(f"{served.base_url}{DOCUMENT}", config=CONFIG)
 
 
 def test_the_server_serves_the_document_the_tests_were_generated_from(
