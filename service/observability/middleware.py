@@ -11,6 +11,7 @@ and its compression builds a gzip stream even for a 27-byte body (benchmarks/).
 from __future__ import annotations
 
 import time
+from contextvars import Token
 from typing import Any
 
 from litestar.enums import ScopeType
@@ -30,10 +31,18 @@ from service.observability.request import (
     read_headers,
 )
 from service.observability.response import ResponseWriter
+from service.observability.tracing import RootSampling
 from service.security import VARY as VARY_ORIGIN
 
 # Probes and load balancers may ask with HEAD (RFC 9110 9.3.2): answered as GET, no body.
 HEAD_AS_GET_PREFIX = "/health/"
+# The context of a request nobody records: no span, instrumentations (the database's) off.
+# Their spans would be dropped as children of an unsampled request under every sampler
+# OTEL_TRACES_SAMPLER names, yet asyncpg's instrumentation still builds a span and its
+# attributes per statement (~5% of a POST's CPU). The key is the one the API's own
+# exporters use. An outgoing HTTP call would carry no traceparent either: set one
+# explicitly if the service ever calls another.
+UNTRACED = context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True, context.Context())
 
 
 class _ScopeHeaders(Getter[Scope]):
@@ -65,6 +74,7 @@ class ObservabilityMiddleware:
         self.app = app
         self.metrics = metrics
         self.tracer = tracer
+        self.sampling = RootSampling(tracer) if tracer else None
         self.access_log = access_log
         self.policy = policy
         self.cors = policy.cors
@@ -100,7 +110,9 @@ class ObservabilityMiddleware:
             seconds = time.perf_counter() - start
             self.metrics.observe(method_label(scope["method"]), route, response.status, seconds)
             if span is not None:
-                _end_span(span, attached, scope, route, response.status)
+                _end_span(span, scope, route, response.status)
+            if attached is not None:
+                context.detach(attached)
             self._log(scope, route, response.status, seconds, ids)
             REQUEST_IDS.reset(ids_token)
 
@@ -109,13 +121,16 @@ class ObservabilityMiddleware:
         cors = self.cors.response_headers(request.origin) if actual and self.cors else []
         return [*self.headers, *cors, (REQUEST_ID_HEADER, request.request_id)]
 
-    def _start_span(self, scope: HTTPScope, traced: bool) -> tuple[Any, object]:
-        """The server span: a child of the caller's trace only when the peer is trusted.
+    def _start_span(self, scope: HTTPScope, traced: bool) -> tuple[Any, Token[context.Context]]:
+        """The server span, or None when nobody records the request; the attached context.
 
-        From anyone else an incoming `traceparent` is a link, so the trace stays findable
-        but its sampled flag cannot force this service to record (and export) the request.
+        A child of the caller's trace only when the peer is trusted. From anyone else an
+        incoming `traceparent` is a link, so the trace stays findable but its sampled flag
+        cannot force this service to record (and export) the request. Without a parent
+        the sampler decides before any span is built (tracing.RootSampling).
         """
         assert self.tracer is not None  # noqa: S101  (only called with tracing on)
+        assert self.sampling is not None  # noqa: S101
         parent, links = None, None
         if traced:
             incoming = propagate.extract(scope, getter=_GETTER)
@@ -124,11 +139,12 @@ class ObservabilityMiddleware:
             else:
                 links = _link_to(incoming)
         name = method_label(scope["method"])
+        if parent is None and not self.sampling.recorded(name, links):
+            return None, context.attach(UNTRACED)
         span = self.tracer.start_span(name, parent, kind=trace.SpanKind.SERVER, links=links)
-        request_context = trace.set_span_in_context(span, parent)
-        if not span.is_recording():
-            request_context = _untraced(request_context)
-        return span, context.attach(request_context)
+        if not span.is_recording():  # a trusted caller that does not sample
+            return span, context.attach(UNTRACED)
+        return span, context.attach(trace.set_span_in_context(span, parent))
 
     def _log(
         self, scope: HTTPScope, route: str, status: int, seconds: float, ids: tuple[Any, ...]
@@ -145,18 +161,6 @@ def _link_to(incoming: context.Context) -> list[trace.Link] | None:
     return [trace.Link(caller)] if caller.is_valid else None
 
 
-def _untraced(request_context: context.Context) -> context.Context:
-    """Switch instrumentations off (the database's) under a request nobody records.
-
-    Their spans would be dropped as children of an unsampled span under every sampler
-    OTEL_TRACES_SAMPLER names, yet asyncpg's instrumentation still builds a span and
-    its attributes per statement (~5% of a POST's CPU). The key is the one the API's
-    own exporters use. An outgoing HTTP call would carry no traceparent either: set
-    one explicitly if the service ever calls another.
-    """
-    return context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True, request_context)
-
-
 def _trace_ids(span: Any) -> tuple[str | None, str | None]:
     if span is None or not span.is_recording():
         return None, None
@@ -164,7 +168,7 @@ def _trace_ids(span: Any) -> tuple[str | None, str | None]:
     return format(ids.trace_id, "032x"), format(ids.span_id, "016x")
 
 
-def _end_span(span: Any, attached: Any, scope: HTTPScope, route: str, status: int) -> None:
+def _end_span(span: Any, scope: HTTPScope, route: str, status: int) -> None:
     if span.is_recording():
         method = method_label(scope["method"])
         span.update_name(f"{method} {route}")
@@ -177,4 +181,3 @@ def _end_span(span: Any, attached: Any, scope: HTTPScope, route: str, status: in
         if status >= 500:
             span.set_status(trace.StatusCode.ERROR)
     span.end()
-    context.detach(attached)

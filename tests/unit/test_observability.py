@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,9 +13,16 @@ import pytest
 import structlog
 from litestar import Litestar
 from litestar.testing import TestClient
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ParentBased,
+    Sampler,
+    TraceIdRatioBased,
+)
+from opentelemetry.trace import SpanKind
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.app import create_app
@@ -261,3 +269,34 @@ def test_the_sampler_comes_from_otel_traces_sampler(monkeypatch: pytest.MonkeyPa
     provider = tracing.provider(SimpleSpanProcessor(InMemorySpanExporter()))
     provider.shutdown()
     assert "TraceIdRatioBased{0.1}" in provider.sampler.get_description()
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [TraceIdRatioBased(0.3), ParentBased(TraceIdRatioBased(0.3)), ParentBased(ALWAYS_OFF)],
+    ids=["traceidratio", "parentbased_traceidratio", "parentbased_always_off"],
+)
+def test_the_early_sampling_decision_is_the_sampler_s(sampler: Sampler) -> None:
+    """RootSampling decides a root span exactly as the tracer's sampler would, id for id."""
+    sampling = tracing.RootSampling(TracerProvider(sampler=sampler).get_tracer("test"))
+    ids = [random.getrandbits(128) or 1 for _ in range(2000)]
+    expected = [
+        sampler.should_sample(None, i, "GET", SpanKind.SERVER).decision.is_sampled() for i in ids
+    ]
+    assert [sampling.decide(i, "GET") for i in ids] == expected
+
+
+def test_an_unsampled_request_builds_no_span_and_a_sampled_one_keeps_its_id(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Unsampled by the ratio: no span at all (the sampler is not even asked by the SDK);
+    sampled: the span's trace id is the one the decision was taken on."""
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0.5")
+    with traced_from(tmp_path, "203.0.113.9") as (client, exporter):
+        for _ in range(64):
+            client.get("/health/live")
+        servers = by_kind(exporter).get("SERVER", [])
+    assert 0 < len(servers) < 64, f"{len(servers)} of 64 requests recorded at ratio 0.5"
+    bound = TraceIdRatioBased(0.5).bound
+    assert all(s.context.trace_id & TraceIdRatioBased.TRACE_ID_LIMIT < bound for s in servers)

@@ -1,0 +1,282 @@
+"""CPU time per request measured inside one process: the ASGI app called directly.
+
+No server, no sockets, no second process: each case is an ASGI app built here and
+called N times with the same scope, and what is measured is `time.process_time()`
+(all threads of this process: the span export thread counts too) per request. The
+HTTP server's own cost is the same for every case and is left out, so differences
+between cases are exact to a microsecond or two even on a busy machine (another
+process taking the core does not add to this one's CPU time), and the bare Litestar
+app measured in the same process is the yardstick.
+
+    python benchmarks/inprocess.py                 # the greeting path, every case
+    python benchmarks/inprocess.py --requests 50000 --rounds 5
+
+costs.py prints the same cases as a table of what each piece costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import importlib.util
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # the service package, from a checkout
+
+GREETING = ("GET", "/api/v1/greeting", b"name=bench")
+ORIGIN = (b"origin", b"https://bench.example")
+GZIP = (b"accept-encoding", b"gzip")
+BROWSER = (ORIGIN, GZIP)
+App = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One configuration of the service (or the bare peer) and what the client sends."""
+
+    name: str
+    build: Callable[[], App]
+    headers: tuple[tuple[bytes, bytes], ...] = BROWSER
+
+
+def scope(method: str, path: str, query: bytes, headers: Sequence[tuple[bytes, bytes]]) -> Any:
+    """An HTTP scope as granian hands it to the app."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 40000),
+        "scheme": "http",
+        "method": method,
+        "root_path": "",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "headers": [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"wrk"), *headers],
+        "state": {},
+    }
+
+
+async def _serve_once(app: App, template: Any, body: bytes) -> int:
+    """One request through the app; returns the status (the body is dropped).
+
+    Sending the body yields to the event loop once, as a server's send does when it
+    hands the bytes over: with several requests in flight they interleave as under load.
+    """
+    status = 0
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Any) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        else:
+            await asyncio.sleep(0)
+
+    # granian gives every request a scope of its own; the app may write to it.
+    await app({**template, "headers": list(template["headers"]), "state": {}}, receive, send)
+    return status
+
+
+async def _cpu_per_request(
+    app: App, template: Any, requests: int, body: bytes = b"", concurrency: int = 8
+) -> float:
+    """Microseconds of process CPU time per request: `requests` in all, `concurrency`
+    at a time."""
+    for _ in range(200):  # warm caches (route, label children, prepared statements)
+        status = await _serve_once(app, template, body)
+    if status >= 400:
+        raise RuntimeError(f"the warm-up request got {status}")
+
+    async def worker(count: int) -> None:
+        for _ in range(count):
+            await _serve_once(app, template, body)
+
+    gc.collect()
+    began = time.process_time()
+    await asyncio.gather(*(worker(requests // concurrency) for _ in range(concurrency)))
+    done = requests // concurrency * concurrency
+    return (time.process_time() - began) * 1e6 / done
+
+
+@contextmanager
+def lifespan(app: App) -> Iterator[asyncio.AbstractEventLoop]:
+    """Run the app's start-up in a fresh event loop, yield the loop, then its shutdown."""
+    loop = asyncio.new_event_loop()
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
+    outbox: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def start() -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(app({"type": "lifespan", "state": {}}, inbox.get, outbox.put))
+        await inbox.put({"type": "lifespan.startup"})
+        answer = await outbox.get()
+        if answer["type"] != "lifespan.startup.complete":
+            raise RuntimeError(f"start-up failed: {answer}")
+        return task
+
+    async def stop(task: asyncio.Task[Any]) -> None:
+        await inbox.put({"type": "lifespan.shutdown"})
+        await outbox.get()
+        await task
+
+    task = loop.run_until_complete(start())
+    try:
+        yield loop
+    finally:
+        loop.run_until_complete(stop(task))
+        loop.close()
+
+
+def measure(case: Case, requests: int, request: tuple[str, str, bytes] = GREETING) -> float:
+    """CPU us per request of one case, its app started and stopped around the run."""
+    app = case.build()
+    template = scope(*request, case.headers)
+    with lifespan(app) as loop:
+        return loop.run_until_complete(_cpu_per_request(app, template, requests))
+
+
+# --- the apps -------------------------------------------------------------------------
+
+
+def bare() -> App:
+    """peers/bare_litestar.py's app, without a database."""
+    os.environ.pop("PEER_DATABASE_URL", None)
+    spec = importlib.util.spec_from_file_location(
+        "bare_litestar", HERE / "peers" / "bare_litestar.py"
+    )
+    assert spec is not None and spec.loader is not None  # noqa: S101
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bare_litestar"] = module  # Litestar resolves the handlers' annotations there
+    spec.loader.exec_module(module)
+    return module.app  # type: ignore[no-any-return]
+
+
+class EncodingExporter:
+    """Encodes spans to OTLP protobuf, as the HTTP exporter does, and drops them."""
+
+    exported = 0
+
+    def export(self, spans: Sequence[Any]) -> Any:
+        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        encode_spans(spans).SerializePartialToString()
+        EncodingExporter.exported += len(spans)
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        """Nothing to close."""
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Nothing buffered."""
+        return True
+
+
+PRODUCTION_ENV = {
+    "APP_ENV": "production",
+    "DATABASE_URL": "postgresql://bench@127.0.0.1:1/bench",  # never connected on GET
+    "ALLOWED_ORIGINS": "https://bench.example",
+    "LOG_LEVEL": "info",
+    "GIT_SHA": "bench",
+    "OTEL_SERVICE_NAME": "hello-api-bench",
+    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+    "OTEL_TRACES_SAMPLER_ARG": "0.1",
+}
+
+
+def service(overrides: dict[str, str] | None = None, *, tracing: bool = True) -> Callable[[], App]:
+    """The service as `hello-api serve` builds it in production, with env overrides."""
+
+    def build() -> App:
+        from service import app as app_module
+        from service.observability import tracing as tracing_module
+        from service.settings import Settings
+
+        env = {**PRODUCTION_ENV, **(overrides or {})}
+        env = {key: value for key, value in env.items() if value}
+        for key in [k for k in os.environ if k.startswith("OTEL_")]:
+            del os.environ[key]
+        os.environ.update({k: v for k, v in env.items() if k.startswith("OTEL_")})
+        provider = None
+        if tracing:
+            exporter: Any = EncodingExporter()
+            provider = tracing_module.provider(tracing_module._batches(exporter))
+        settings = Settings.from_env(env)
+        return app_module.create_app(settings, tracer_provider=provider)
+
+    return build
+
+
+CASES = (
+    Case("production", service()),
+    Case("tracing off (OTEL_SDK_DISABLED)", service(tracing=False)),
+    Case("tracing on, nothing sampled (ratio 0)", service({"OTEL_TRACES_SAMPLER_ARG": "0"})),
+    Case("request log off (LOG_LEVEL=warning)", service({"LOG_LEVEL": "warning"})),
+    Case("CORS off (no ALLOWED_ORIGINS)", service({"ALLOWED_ORIGINS": ""})),
+    Case("client sends no Origin", service(), (GZIP,)),
+    Case("client sends no Accept-Encoding", service(), (ORIGIN,)),
+    Case("every request traced (always_on)", service({"OTEL_TRACES_SAMPLER": "always_on"})),
+    Case(
+        "all of the above off",
+        service({"LOG_LEVEL": "warning", "ALLOWED_ORIGINS": ""}, tracing=False),
+        (),
+    ),
+    Case("bare litestar", bare),
+)
+
+
+def run(cases: Sequence[Case], requests: int, rounds: int) -> dict[str, list[float]]:
+    """Every case once per round (interleaved, so drift hits all alike); us per request."""
+    results: dict[str, list[float]] = {case.name: [] for case in cases}
+    with _quiet_stdout():
+        for _ in range(rounds):
+            for case in cases:
+                results[case.name].append(measure(case, requests))
+    return results
+
+
+@contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """The access log goes to a file, as in the HTTP runs (stdout redirected)."""
+    saved = sys.stdout
+    with tempfile.TemporaryFile("w+") as log:
+        sys.stdout = log
+        try:
+            yield
+        finally:
+            sys.stdout = saved
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=20000, help="requests per case and round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; median wins")
+    parser.add_argument("--only", action="append", default=[], help="cases whose name has TEXT")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    cases = [c for c in CASES if not args.only or any(t in c.name for t in args.only)]
+    results = run(cases, args.requests, args.rounds)
+    for name, values in results.items():
+        shown = ", ".join(f"{v:.1f}" for v in values)
+        print(f"{name:45s} {statistics.median(values):7.1f} us/req  ({shown})")
+
+
+if __name__ == "__main__":
+    main()
