@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -16,10 +17,25 @@ from tests.support.postgres import free_port
 
 @dataclass
 class ServerProcess:
-    """A running `hello-api serve` and the address it listens on."""
+    """A running `hello-api serve` and the address it listens on.
+
+    Its output is read as it comes, by a thread: a server that logs more than a pipe
+    holds (about 64 KiB) would otherwise stall on its next write."""
 
     process: subprocess.Popen[str]
     base_url: str
+    lines: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
+
+    def __post_init__(self) -> None:
+        self.reader = threading.Thread(target=self._drain, daemon=True)
+        self.reader.start()
+
+    def _drain(self) -> None:
+        assert self.process.stdout is not None
+        with self.process.stdout:
+            for line in self.process.stdout:
+                self.lines.append(line)
 
     @classmethod
     def start(cls, env: Mapping[str, str], *, ready_path: str = "/health/live") -> ServerProcess:
@@ -56,8 +72,10 @@ class ServerProcess:
         if self.process.poll() is None:
             self.process.terminate()
         try:
-            output, _ = self.process.communicate(timeout=timeout)
+            self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
-        return self.process.returncode, output
+            self.process.wait()
+        if self.reader is not None:
+            self.reader.join(timeout=10)
+        return self.process.returncode, "".join(self.lines)
