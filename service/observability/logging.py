@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from datetime import UTC, datetime
 from typing import IO, Any
 
 import msgspec
@@ -72,6 +71,25 @@ def stdlib_formatter(human: bool) -> structlog.stdlib.ProcessorFormatter:
     )
 
 
+class UtcClock:
+    """ISO 8601 UTC timestamps with microseconds, as structlog's TimeStamper(fmt="iso",
+    utc=True) writes them; the date and time are formatted once a second (datetime's
+    now().isoformat() cost ~1.2 us a request)."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def now(self) -> str:
+        """The current time, e.g. 2026-11-29T12:00:00.123456Z."""
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._prefix}.{int((now - second) * 1e6):06d}Z"
+
+
 class AccessLog:
     """The one-line-per-request log, on the hot path.
 
@@ -86,6 +104,7 @@ class AccessLog:
         self.out = out  # None: whatever sys.stdout is at the time of writing
         self.fallback = structlog.get_logger("service.access")
         self.flushed = 0.0
+        self.clock = UtcClock()
 
     def request(self, fields: dict[str, Any], *, idle: bool = True) -> None:
         """Write one request line (fields: method, route, path, status, duration_ms, ids).
@@ -100,7 +119,7 @@ class AccessLog:
             return
         fields["event"] = "request"
         fields["level"] = "info"
-        fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        fields["timestamp"] = self.clock.now()
         out = self.out or sys.stdout.buffer
         out.write(_encode(fields) + b"\n")
         now = time.monotonic()

@@ -149,10 +149,19 @@ class ObservabilityMiddleware:
     def _log(
         self, scope: HTTPScope, route: str, status: int, seconds: float, ids: tuple[Any, ...]
     ) -> None:
-        fields: dict[str, Any] = {"method": scope["method"], "route": route, "path": scope["path"]}
-        fields |= {"status": status, "duration_ms": round(seconds * 1000, 3), "request_id": ids[0]}
+        if not self.access_log.enabled:
+            return
+        fields: dict[str, Any] = {
+            "method": scope["method"],
+            "route": route,
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+            "request_id": ids[0],
+        }
         if ids[1] is not None:
-            fields |= {"trace_id": ids[1], "span_id": ids[2]}
+            fields["trace_id"] = ids[1]
+            fields["span_id"] = ids[2]
         self.access_log.request(fields, idle=self.active == 0)
 
 
@@ -172,12 +181,15 @@ def _end_span(span: Any, scope: HTTPScope, route: str, status: int) -> None:
     if span.is_recording():
         method = method_label(scope["method"])
         span.update_name(f"{method} {route}")
-        span.set_attribute("http.request.method", method)
+        attributes: dict[str, Any] = {
+            "http.request.method": method,
+            "http.route": route,
+            "url.path": scope["path"],
+            "http.response.status_code": status,
+        }
         if method != scope["method"]:
-            span.set_attribute("http.request.method_original", scope["method"])
-        span.set_attribute("http.route", route)
-        span.set_attribute("url.path", scope["path"])
-        span.set_attribute("http.response.status_code", status)
+            attributes["http.request.method_original"] = scope["method"]
+        span.set_attributes(attributes)  # one lock, not one per attribute
         if status >= 500:
             span.set_status(trace.StatusCode.ERROR)
     span.end()
