@@ -158,11 +158,48 @@ def bare() -> App:
     spec = importlib.util.spec_from_file_location(
         "bare_litestar", HERE / "peers" / "bare_litestar.py"
     )
-    assert spec is not None and spec.loader is not None  # noqa: S101
+    assert spec is not None  # noqa: S101
+    assert spec.loader is not None  # noqa: S101
     module = importlib.util.module_from_spec(spec)
     sys.modules["bare_litestar"] = module  # Litestar resolves the handlers' annotations there
     spec.loader.exec_module(module)
     return module.app  # type: ignore[no-any-return]
+
+
+def bare_validated(*, validated: bool) -> Callable[[], App]:
+    """Bare Litestar answering the service's Message struct; `validated`: with the
+    service's name parameter rules (length, pattern) as well."""
+
+    def build() -> App:
+        from typing import Annotated
+
+        from litestar import Litestar, get
+        from litestar.params import Parameter
+
+        from service.greetings.schemas import NAME_MAX, NAME_PATTERN, Message, greet
+
+        rules = Parameter(min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN)
+        name_type = Annotated[str, rules] if validated else str
+        namespace = {"NameType": name_type, "Message": Message}
+
+        @get("/api/v1/greeting", sync_to_thread=False, signature_namespace=namespace)
+        def hello(name: NameType = "World") -> Message:  # type: ignore[valid-type]  # noqa: F821
+            return Message(message=greet(name))
+
+        return Litestar([hello], openapi_config=None)
+
+    return build
+
+
+def without_middleware(build: Callable[[], App]) -> Callable[[], App]:
+    """The service's app with the observability middleware taken off again."""
+
+    def unwrapped() -> App:
+        app = build()
+        app.asgi_handler = app.asgi_handler.app
+        return app
+
+    return unwrapped
 
 
 class EncodingExporter:
