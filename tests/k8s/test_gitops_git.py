@@ -196,6 +196,24 @@ def test_a_commit_on_another_branch_is_fetched_and_not_a_descendant(
                                                        rollback=False)  # fmt: skip
 
 
+def test_a_later_commit_is_fetched_and_shows_the_overlay_ours_had(
+    remote: Path, tmp_path: Path
+) -> None:
+    """What the follow loop runs in its clone: fetch the branch, then show both overlays."""
+    checkout, other = clone(remote, tmp_path / "a"), clone(remote, tmp_path / "b")
+    pushed = deploy_revision(checkout, REF, REVISION)
+    run(["git", "pull", "-q", "origin", "main"], other)
+    (other / "NOTES").write_text("a later commit\n")
+    run_all(gitops.commit("NOTES", "notes: later"), other)
+    run(["git", "push", "origin", "HEAD:refs/heads/main"], other)
+    later = run(gitops.head(), other).strip()
+    run(gitops.fetch("main"), checkout)
+    assert run(gitops.ancestry(pushed, later), checkout).strip() == "descendant"
+    overlay = run(gitops.show(later, STAGING), checkout)
+    assert overlay == run(gitops.show(pushed, STAGING), checkout)
+    assert gitops.read_image(overlay) == tuple(REF.split("@"))
+
+
 # --- our own commit after a rebase -------------------------------------------------------
 
 

@@ -502,12 +502,23 @@ async def test_the_token_never_reaches_a_request(engine: FakeEngine, pipeline: A
 async def test_smoke_checks_every_endpoint_in_the_curl_image(
     engine: FakeEngine, pipeline: Any
 ) -> None:
-    """smoke runs the pure check script (retries, timeouts) in the curl image."""
+    """smoke runs the pure check script (retries, timeouts) in the curl image.
+
+    By default what the Ingress serves (the 400 problem of a bad name, no /metrics);
+    in_cluster=True the probes and /metrics of a Service URL.
+    """
     await pipeline.smoke("https://staging.acme.io")
-    leaf = engine.leaf_where(lambda c: "check https://staging.acme.io/metrics" in last_exec(c))
+    bad_name = (
+        "check 'https://staging.acme.io/api/v1/greeting?name=%21' 400 application/problem+json"
+    )
+    leaf = engine.leaf_where(lambda c: bad_name in last_exec(c))
     assert leaf.find("from")[0].args["address"] == images.CURL
     assert "--retry 9" in last_exec(leaf)
     assert "--max-time 5" in last_exec(leaf)
+    assert "/metrics" not in last_exec(leaf)
+    await pipeline.smoke("https://staging.acme.io", in_cluster=True)
+    inside = engine.leaf_where(lambda c: "check https://staging.acme.io/metrics" in last_exec(c))
+    assert "check https://staging.acme.io/health/ready" in last_exec(inside)
 
 
 @pytest.mark.parametrize("name", ["deploy", "smoke"])

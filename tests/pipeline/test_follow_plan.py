@@ -250,7 +250,7 @@ async def test_degraded_at_a_later_descendant_reverts_our_commit(
     (asked,) = ancestry_asks(engine)
     assert argv(asked)[-1][-2:] == [HEAD, LATER]
     fetches = [a for a in argv(asked) if a[:2] == ["git", "fetch"]]
-    assert fetches == [follow.fetch("main")]
+    assert fetches == [gitops.fetch("main")]
 
 
 async def test_healthy_at_a_later_descendant_succeeds(engine: FakeEngine, pipeline: Any) -> None:

@@ -13,7 +13,15 @@ import sys
 import pytest
 
 from tests.pipeline.fake_engine import FakeEngine
-from tests.pipeline.test_deploy_plan import IDENTITY, PULL, RESOLVED, TAG, application, script
+from tests.pipeline.test_deploy_plan import (
+    IDENTITY,
+    PULL,
+    RESOLVED,
+    TAG,
+    application,
+    last_exec,
+    script,
+)
 from tests.pipeline.tools import ROOT
 
 CANARY = "canary-cli-deploy-9c2e"  # the token's plaintext: must never reach the engine
@@ -26,9 +34,14 @@ TRUST = [f"--certificate-identity={IDENTITY['certificate_identity']}",
 
 def deploy(engine: FakeEngine, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `python -m pipeline deploy ARGS` joined to the engine; never a traceback."""
+    return call(engine, "deploy", *args)
+
+
+def call(engine: FakeEngine, function: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m pipeline FUNCTION ARGS` joined to the engine; never a traceback."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("DAGGER_")}
     env = base | {"GIT_TOKEN": CANARY} | engine.env()
-    command = [sys.executable, "-m", "pipeline", "deploy", *args]
+    command = [sys.executable, "-m", "pipeline", function, *args]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert "Traceback" not in done.stderr, done.stderr
     assert CANARY not in engine.bodies()
@@ -78,3 +91,23 @@ def test_a_bad_flag_is_named_before_any_query(args: list[str], message: str) -> 
         assert done.returncode != 0
         assert message in done.stderr
         assert [c.field for c in engine.calls if c.field != "version"] == []
+
+
+@pytest.mark.parametrize(
+    ("flags", "checked", "unchecked"),
+    [
+        ([], "name=%21' 400 application/problem+json", "/metrics"),
+        (["--in-cluster"], "check https://staging.acme.io/metrics", "name=%21"),
+    ],
+)
+def test_smoke_checks_the_public_host_or_with_in_cluster_a_service(
+    flags: list[str], checked: str, unchecked: str
+) -> None:
+    """smoke --url: what the Ingress serves; with --in-cluster the probes and /metrics."""
+    with FakeEngine() as engine:
+        done = call(engine, "smoke", "--url=https://staging.acme.io", *flags)
+        assert done.returncode == 0, done.stderr
+        runs = [last_exec(c) for c in engine.calls if "check()" in last_exec(c)]
+        assert runs, "smoke ran no check script"
+        assert checked in runs[-1]
+        assert unchecked not in runs[-1]

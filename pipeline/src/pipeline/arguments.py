@@ -86,6 +86,13 @@ GolangImage = Annotated[
 Url = Annotated[str, Doc("Base URL of the running service.")]
 Attempts = Annotated[int, Doc("Tries per endpoint (errors, non-2xx).")]
 RequestSeconds = Annotated[int, Doc("Seconds per request.")]
+InCluster = Annotated[
+    bool,
+    Doc(
+        "a Service or pod URL inside the cluster: check /health/live, /health/ready, "
+        "a greeting and /metrics (the Ingress routes only /api)"
+    ),
+]
 
 # deploy
 Repository = Annotated[str, Doc("HTTPS Git URL of the repository Argo CD follows.")]

@@ -157,6 +157,16 @@ def ours(deploy_id: str) -> list[str]:
     return ["git", "log", "-1", "--format=%H", "--extended-regexp", grep, "HEAD"]
 
 
+def fetch(branch: str) -> list[str]:
+    """Fetch the followed branch: the commits Argo CD may show after ours."""
+    return ["git", "fetch", "-q", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}"]
+
+
+def show(revision: str, path: str) -> list[str]:
+    """Print a file as a commit has it."""
+    return ["git", "show", f"{revision}:{path}"]
+
+
 def overlay_log(env: str) -> list[str]:
     """Print every commit that changed an overlay, newest first: id, message, separator."""
     return ["git", "log", f"--format=%H%n%B{RECORD}", "--", overlay(env)]

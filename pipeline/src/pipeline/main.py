@@ -27,6 +27,7 @@ from pipeline.arguments import (
     Identity,
     IgnoreUnfixed,
     Image,
+    InCluster,
     Issuer,
     KeyPassword,
     NoTlog,
@@ -409,7 +410,11 @@ class Pipeline:
 
     @function(cache="never")
     async def smoke(
-        self, url: Url, attempts: Attempts = 10, request_seconds: RequestSeconds = 5
+        self,
+        url: Url,
+        attempts: Attempts = 10,
+        request_seconds: RequestSeconds = 5,
+        in_cluster: InCluster = False,
     ) -> str:
-        """Check /health/live, /health/ready, a greeting and /metrics, with retries and timeouts."""
-        return await Delivery(self.tools()).smoke(url, attempts, request_seconds)
+        """Check what the Ingress serves (a greeting, the 400 problem of a bad name); --in-cluster: /health/live, /health/ready, a greeting and /metrics."""  # noqa: E501 (one line in `dagger functions`)
+        return await Delivery(self.tools()).smoke(url, attempts, request_seconds, in_cluster)

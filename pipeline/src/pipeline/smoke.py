@@ -5,11 +5,11 @@ argv (`python -c 'from pipeline.smoke import smoke_command; print(...)'` prints 
 
 Two sets of checks, because the public host serves less than the pods do
 (k8s/base/ingress.yaml routes `/api` only, everything else is 404 at the edge):
-- IN_CLUSTER (`in_cluster=True`, the default), for a Service or pod URL inside the
-  cluster: `/health/live`, `/health/ready`, a greeting and `/metrics`.
-- PUBLIC (`in_cluster=False`), for the public host: a greeting, and the problem document
-  a bad name gets (400, `application/problem+json`: proof that the service itself
+- PUBLIC (`in_cluster=False`, the default), for the public host: a greeting, and the
+  problem document a bad name gets (400, `application/problem+json`: proof that the service itself
   answered, not the ingress controller's default backend).
+- IN_CLUSTER (`in_cluster=True`), for a Service or pod URL inside the cluster:
+  `/health/live`, `/health/ready`, a greeting and `/metrics`.
 Which one a URL needs cannot be told from the URL, so the caller says it.
 
 Each check has a timeout; a 2xx check retries connection errors and any other answer.
@@ -61,9 +61,9 @@ _CHECK = """check() {
 
 
 def smoke_command(
-    url: str, attempts: int = 10, timeout: int = 5, delay: int = 3, *, in_cluster: bool = True
+    url: str, attempts: int = 10, timeout: int = 5, delay: int = 3, *, in_cluster: bool = False
 ) -> list[str]:
-    """Check the service at `url` (IN_CLUSTER, or PUBLIC); fail naming the first failure."""
+    """Check the service at `url` (PUBLIC, or IN_CLUSTER); fail naming the first failure."""
     base = require_url(url).rstrip("/")
     for name, value in (("attempts", attempts), ("request_seconds", timeout)):
         if value < 1:

@@ -135,12 +135,14 @@ class Delivery:
         followed = await follow_rollout(self.tools, repo, clone, pushed, request.follow)
         return (f"{done}; {followed}", f"{change}; {followed}") if followed else (done, change)
 
-    async def smoke(self, url: str, attempts: int, request_seconds: int) -> str:
-        """Check /health/live, /health/ready, a greeting and /metrics, with retries and timeouts."""
+    async def smoke(
+        self, url: str, attempts: int, request_seconds: int, in_cluster: bool = False
+    ) -> str:
+        """What the Ingress serves, or (in_cluster) a Service's probes, greeting and /metrics."""
         return await (
             dag.container()
             .from_(self.tools.images.curl)
             .with_(always_run)
-            .with_exec(smoke_command(url, attempts, request_seconds))
+            .with_exec(smoke_command(url, attempts, request_seconds, in_cluster=in_cluster))
             .stdout()
         )

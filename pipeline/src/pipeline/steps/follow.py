@@ -74,16 +74,6 @@ async def watched(
         raise RolloutFailedError(msg) from exc
 
 
-def fetch(branch: str) -> list[str]:
-    """Fetch the followed branch: the commits Argo CD may show after ours."""
-    return ["git", "fetch", "-q", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}"]
-
-
-def show(revision: str, path: str) -> list[str]:
-    """Print a file as a commit has it."""
-    return ["git", "show", f"{revision}:{path}"]
-
-
 async def landed(clone: dagger.Container, branch: str, pushed: str, revision: str) -> bool:
     """Whether `revision` runs `pushed`: it descends from it and names the same image.
 
@@ -93,14 +83,14 @@ async def landed(clone: dagger.Container, branch: str, pushed: str, revision: st
     """
     if not gitops.is_commit(revision):
         return False
-    fetched = clone.with_(always_run).with_exec(fetch(branch))
+    fetched = clone.with_(always_run).with_exec(gitops.fetch(branch))
     try:
         relation = await fetched.with_exec(gitops.ancestry(pushed, revision)).stdout()
         if relation.strip() != "descendant":
             return False
         overlay = gitops.overlay(STAGING)
-        ours = await fetched.with_exec(show(pushed, overlay)).stdout()
-        theirs = await fetched.with_exec(show(revision, overlay)).stdout()
+        ours = await fetched.with_exec(gitops.show(pushed, overlay)).stdout()
+        theirs = await fetched.with_exec(gitops.show(revision, overlay)).stdout()
     except dagger.ExecError as exc:
         why = failure_detail(exc).splitlines()[0]
         raise argocd.TransientError(f"cannot tell whether {revision[:12]} is ours: {why}") from exc
