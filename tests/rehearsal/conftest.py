@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.rehearsal.release import external_secrets, prepare
+from tests.rehearsal.release import prepare, stand_ins
 from tests.support import controlplane
 from tests.support.analysis_stub import AnalysisStub
 from tests.support.controlplane import ControlPlane
@@ -17,7 +17,7 @@ def plane() -> Iterator[ControlPlane]:
     """etcd, kube-apiserver, controllers, kwok and Argo Rollouts on loopback."""
     with controlplane.running() as running:
         prepare(running)
-        with external_secrets(running):
+        with stand_ins(running):
             yield running
 
 

@@ -4,7 +4,8 @@ What is applied is what `kubectl kustomize k8s/overlays/ENV` renders after `depl
 wrote a digest (pipeline.gitops.set_image, the edit `deploy` makes), with one change:
 every analysis address goes to the loopback stub (tests/support/analysis_stub.py).
 Stand-ins, said so: a minimal ExternalSecret CRD and, instead of the External Secrets
-controller, a loop that creates each ExternalSecret's Secret and marks it Ready.
+and ingress-nginx controllers, a loop doing the one thing each does that the rollout
+depends on (`stand_ins`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ SECRET = f"{NAME}-db"
 HASH = "rollouts-pod-template-hash"
 ROLLOUTS = "/apis/argoproj.io/v1alpha1/namespaces/{ns}/{kind}"
 PHASES = ("PreSync", "Sync", "PostSync")
+MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 
 # A stand-in for the External Secrets CRD: kind, group and version as the overlays use
 # them, any content accepted (the real schema is checked in tests/k8s/test_schemas.py).
@@ -125,19 +127,19 @@ def namespace(plane: ControlPlane, name: str) -> None:
 
 
 @contextlib.contextmanager
-def external_secrets(plane: ControlPlane) -> Iterator[None]:
-    """A stand-in for the External Secrets controller, while the block runs: each
-    ExternalSecret gets its target Secret (owned by it, as `creationPolicy: Owner` does)
-    and the `Ready` condition Argo CD's health check for the kind reads."""
+def stand_ins(plane: ControlPlane) -> Iterator[None]:
+    """Stand-ins, while the block runs, for the controllers the overlays expect the
+    cluster to have (k8s/README.md): External Secrets (each ExternalSecret gets its
+    target Secret, owned by it as `creationPolicy: Owner` does, and the `Ready` condition
+    Argo CD's health check reads) and the nginx ingress controller (each Ingress gets the
+    address Argo CD's Ingress health check waits for)."""
     stop = threading.Event()
 
     def reconcile() -> None:
         while not stop.wait(0.5):
             with contextlib.suppress(AssertionError, httpx.HTTPError):  # next round retries
-                found = plane.get("/apis/external-secrets.io/v1/externalsecrets") or {"items": []}
-                for external in found["items"]:
-                    if not _ready(external):
-                        _provide(plane, external)
+                _external_secrets(plane)
+                _ingresses(plane)
 
     thread = threading.Thread(target=reconcile, daemon=True)
     thread.start()
@@ -146,6 +148,25 @@ def external_secrets(plane: ControlPlane) -> Iterator[None]:
     finally:
         stop.set()
         thread.join(10)
+
+
+def _external_secrets(plane: ControlPlane) -> None:
+    found = plane.get("/apis/external-secrets.io/v1/externalsecrets") or {"items": []}
+    for external in found["items"]:
+        if not _ready(external):
+            _provide(plane, external)
+
+
+def _ingresses(plane: ControlPlane) -> None:
+    """Publish an address for every Ingress without one, as ingress-nginx does."""
+    found = plane.get("/apis/networking.k8s.io/v1/ingresses") or {"items": []}
+    for ingress in found["items"]:
+        if ingress.get("status", {}).get("loadBalancer", {}).get("ingress"):
+            continue
+        meta = ingress["metadata"]
+        path = f"/apis/networking.k8s.io/v1/namespaces/{meta['namespace']}/ingresses/{meta['name']}"
+        address = {"status": {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}}
+        plane.api.patch(f"{path}/status", json=address, headers=MERGE_PATCH)
 
 
 def external_secret(ns: str, name: str) -> str:
@@ -190,12 +211,7 @@ def _provide(plane: ControlPlane, external: Manifest) -> None:
         "message": "rehearsal stand-in: Secret created",
     }
     path = external_secret(meta["namespace"], meta["name"]) + "/status"
-    with plane.client() as api:
-        api.patch(
-            path,
-            json={"status": {"conditions": [ready]}},
-            headers={"Content-Type": "application/merge-patch+json"},
-        )
+    plane.api.patch(path, json={"status": {"conditions": [ready]}}, headers=MERGE_PATCH)
 
 
 def release(

@@ -558,6 +558,7 @@ def argocd(plane: ControlPlane, git_base: Path) -> Iterator[ArgoCD]:
         f"--metrics-port={free_port()}",
         f"--redis=127.0.0.1:{redis}",
         "--disable-tls",
+        "--client-ca-path=",  # its default names a file of the in-cluster install
         env=env,
     )
     plane.start(
