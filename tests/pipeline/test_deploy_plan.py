@@ -134,7 +134,13 @@ def verified(engine: FakeEngine) -> list[str]:
 
 
 async def deploy(pipeline: Any, env: str, **kwargs: Any) -> str:
-    """deploy with the repository and a token from a canary secret."""
+    """deploy with the repository and a token from a canary secret.
+
+    Production without --argocd-server is told --skip-staging-check (the tests of other
+    rules); test_production_needs_argo_cd_or_an_explicit_skip asks without either.
+    """
+    if env == "production" and "argocd_server" not in kwargs:
+        kwargs.setdefault("skip_staging_check", True)
     return await pipeline.deploy(env, REPO, dag.secret("env://REGISTRY_TOKEN"), **kwargs)
 
 
@@ -458,6 +464,10 @@ ARGO = {"wait": True, "argocd_server": "https://argocd.acme.io"}
          "--certificate-identity must be anchored"),
         ("production", {"argocd_server": "https://argocd.acme.io", **IDENTITY},
          "--argocd-token is needed with --argocd-server"),
+        ("production", {"skip_staging_check": False, **IDENTITY},
+         "--argocd-server is needed for production .*--skip-staging-check skips that on purpose"),
+        ("staging", {"image": NEW, "skip_staging_check": True},
+         "--skip-staging-check applies to production"),
     ],
 )  # fmt: skip
 async def test_arguments_are_checked_before_anything_runs(
@@ -466,6 +476,17 @@ async def test_arguments_are_checked_before_anything_runs(
     """A wrong argument fails naming its flag, before any query: no clone, no push."""
     with pytest.raises(ArgumentError, match=message):
         await deploy(pipeline, env, **kwargs)
+    assert queried(engine) == []
+
+
+async def test_production_needs_argo_cd_or_an_explicit_skip(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """Not both: the staging check is asked for, or skipped on purpose; refused before a query."""
+    token = dag.secret("env://COSIGN_KEY")
+    with pytest.raises(ArgumentError, match="--skip-staging-check and --argocd-server are excl"):
+        await deploy(pipeline, "production", **IDENTITY, skip_staging_check=True,
+                     argocd_server="https://argocd.acme.io", argocd_token=token)  # fmt: skip
     assert queried(engine) == []
 
 

@@ -69,17 +69,33 @@ def test_permissions_are_least_privilege() -> None:
     assert _workflow()["concurrency"]["cancel-in-progress"] is False
 
 
-def _expanded(job: str) -> list[str]:
-    """The deploy call's words as the action's bash expands them (runner variables set)."""
+RUNNER = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/hello",
+          "SOURCE_SHA": "a" * 40, "GITHUB_ACTOR": "bot", "PATH": "/usr/bin:/bin",
+          "ARGOCD_SERVER": "https://argocd.acme.io"}  # fmt: skip
+
+
+def _expand(job: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The deploy call's words as the action's bash expands them, one a line."""
     if shutil.which("bash") is None:
         missing("bash is needed to expand the workflow's call")
-    env = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/hello",
-           "SOURCE_SHA": "a" * 40, "GITHUB_ACTOR": "bot", "PATH": "/usr/bin:/bin"}  # fmt: skip
     script = f'for word in {_deploy_step(job)["with"]["call"]}; do printf "%s\\n" "$word"; done'
-    done = subprocess.run(
-        ["bash", "-c", script], env=env, capture_output=True, text=True, check=True
-    )
+    return subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
+
+
+def _expanded(job: str) -> list[str]:
+    """The deploy call's words with the runner's variables set."""
+    done = _expand(job, RUNNER)
+    assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
+
+
+@pytest.mark.parametrize("job", ["staging", "production"])
+def test_an_unset_argo_cd_server_fails_the_step_naming_it(job: str) -> None:
+    """vars.ARGOCD_SERVER empty: bash stops before dagger runs, naming the variable."""
+    done = _expand(job, {**RUNNER, "ARGOCD_SERVER": ""})
+    assert done.returncode != 0
+    assert "ARGOCD_SERVER" in done.stderr
+    assert done.stdout == ""
 
 
 def _flag(job: str, name: str) -> str:
@@ -116,3 +132,5 @@ def test_each_job_notifies_and_checks_argo_cd(job: str) -> None:
     """Both post to the webhook (a secret) and ask Argo CD (production: is staging healthy)."""
     assert _flag(job, "webhook") == "env://SLACK_WEBHOOK_URL"
     assert _flag(job, "argocd-token") == "env://ARGOCD_TOKEN"
+    assert _flag(job, "argocd-server") == "https://argocd.acme.io"
+    assert "--skip-staging-check" not in _expanded(job)

@@ -82,6 +82,8 @@ def test_production_takes_every_new_flag() -> None:
          "--revision must be a commit"),
         (["--env=production", *COMMON, *TRUST, "--argocd-server=http://argocd"],
          "--argocd-server must be an https:// URL"),
+        (["--env=production", *COMMON, *TRUST],
+         "--argocd-server is needed for production"),
     ],
 )  # fmt: skip
 def test_a_bad_flag_is_named_before_any_query(args: list[str], message: str) -> None:

@@ -116,7 +116,8 @@ def test_deploy_production_takes_the_policy_and_severity_flags() -> None:
         script(engine)
         done = client(engine, "deploy", "--env=production", *DEPLOY, *TRUST,
                       f"--source-repository={SOURCE}", "--severity=HIGH",
-                      "--production-severity=LOW", "--ignore-unfixed=false")  # fmt: skip
+                      "--production-severity=LOW", "--ignore-unfixed=false",
+                      "--skip-staging-check")  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert "re-scanned at LOW: passed" in done.stdout
         assert done.stdout.strip().endswith(PULL)

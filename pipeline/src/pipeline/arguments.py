@@ -111,9 +111,13 @@ SourceRevision = Annotated[
 ]
 Wait = Annotated[bool, Doc("Staging: follow Argo CD until it lands the commit; revert a failure.")]
 ArgoServer = Annotated[
-    str, Doc("Argo CD https:// URL: staging with --wait; production: check staging runs it.")
+    str, Doc("Argo CD https:// URL: staging with --wait; production (required): staging runs it.")
 ]
 ArgoToken = Annotated[dagger.Secret | None, Doc("Argo CD API token (with --argocd-server).")]
+SkipStagingCheck = Annotated[
+    bool,
+    Doc("Production without --argocd-server: do not check staging runs it (on purpose)."),
+]
 WaitSeconds = Annotated[int, Doc("Seconds --wait allows the rollout.")]
 Rollback = Annotated[
     bool,

@@ -173,6 +173,8 @@ class DeployRequest:
     webhook: dagger.Secret | None = None
     source_repository: str = ""
     gate: Gate = field(default_factory=Gate)
+    skip_staging_check: bool = False
+    """Production without asking Argo CD whether staging runs the digest (on purpose)."""
 
     @property
     def policy(self) -> Expectations | None:
@@ -208,6 +210,26 @@ class DeployRequest:
         if self.policy is not None:
             self.policy.check()
         self.gate.check()
+        self._check_staging_gate(env)
+
+    def _check_staging_gate(self, env: str) -> None:
+        """Production asks Argo CD whether staging runs the digest, unless told not to.
+
+        Without this an unset ARGOCD_SERVER in the workflow would drop the check silently.
+        """
+        if env != "production":
+            if self.skip_staging_check:
+                raise ArgumentError("skip_staging_check", "applies to production")
+            return
+        if self.skip_staging_check and self.argocd is not None:
+            problem = "and --argocd-server are exclusive: check staging's health, or skip it"
+            raise ArgumentError("skip_staging_check", problem)
+        if not self.skip_staging_check and self.argocd is None:
+            problem = (
+                "is needed for production (with --argocd-token): it checks that staging runs "
+                "the digest Synced and Healthy; --skip-staging-check skips that on purpose"
+            )
+            raise ArgumentError("argocd_server", problem)
 
     def _check_production(self) -> None:
         for name, given in (("image", self.image), ("address", self.address)):

@@ -50,6 +50,7 @@ from pipeline.arguments import (
     RunUrl,
     Sbom,
     Severity,
+    SkipStagingCheck,
     SourceRef,
     SourceRepository,
     SourceRevision,
@@ -394,7 +395,7 @@ class Pipeline:
         wait_seconds: WaitSeconds = 900, rollback: Rollback = False,
         webhook: DeployWebhook = None, source_repository: PolicySource = "",
         severity: Severity = "HIGH", production_severity: ProductionSeverity = "",
-        ignore_unfixed: IgnoreUnfixed = True,
+        ignore_unfixed: IgnoreUnfixed = True, skip_staging_check: SkipStagingCheck = False,
     ) -> str:  # fmt: skip
         """Put the digest `ci` made into k8s/overlays/ENV: push (staging) or a PR (production)."""
         asked = argocd_server or wait
@@ -404,7 +405,7 @@ class Pipeline:
             Login(username, password),
             Trust(public_key, certificate_identity, certificate_oidc_issuer),
             argocd, wait, rollback, webhook, source_repository,
-            Gate(severity, ignore_unfixed, production_severity),
+            Gate(severity, ignore_unfixed, production_severity), skip_staging_check,
         )  # fmt: skip
         return await Delivery(self.tools()).deploy(request)
 

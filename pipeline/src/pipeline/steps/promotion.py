@@ -74,7 +74,7 @@ class Promotion:
     async def staging_runs(self, ref: str, argocd: Follow | None) -> str:
         """Refuse unless Argo CD says staging runs `ref` Synced and Healthy; what was checked."""
         if argocd is None:
-            return "staging's health NOT checked (no --argocd-server)"
+            return "staging's health NOT checked (--skip-staging-check)"
         status = await application(self.tools, argocd.server, STAGING_APP, argocd.token)  # type: ignore[arg-type]
         problem = promotion.staging_problem(ref, status.sync, status.health, status.images)
         if problem:
