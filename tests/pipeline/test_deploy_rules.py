@@ -86,5 +86,6 @@ def test_the_open_pull_request_of_a_branch_is_found() -> None:
 def test_production_trusts_only_an_identity_pinned_to_the_branch(identity: str) -> None:
     """Anchored at both ends, ending with @refs/heads/<branch>$."""
     with pytest.raises(ArgumentError, match="--certificate-identity must be anchored"):
-        Trust(identity=identity).check_pinned("main")
-    Trust(identity="^https://github.com/acme/api/.*@refs/heads/main$").check_pinned("main")
+        Trust(identity=identity).check_pinned("https://github.com/acme/api", "main")
+    pinned = r"^https://github\.com/acme/api/\.github/workflows/ci\.yml@refs/heads/main$"
+    Trust(identity=pinned).check_pinned("https://github.com/acme/api", "main")

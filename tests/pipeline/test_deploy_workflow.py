@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from pipeline import signer_identity
 from tests.conftest import missing
 from tests.pipeline.tools import ROOT
 
@@ -69,7 +70,7 @@ def test_permissions_are_least_privilege() -> None:
     assert _workflow()["concurrency"]["cancel-in-progress"] is False
 
 
-RUNNER = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/hello",
+RUNNER = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/hello.api",
           "SOURCE_SHA": "a" * 40, "GITHUB_ACTOR": "bot", "PATH": "/usr/bin:/bin",
           "ARGOCD_SERVER": "https://argocd.acme.io"}  # fmt: skip
 
@@ -110,8 +111,10 @@ def test_only_ci_on_main_is_trusted(job: str) -> None:
     assert identity.startswith("^")
     assert identity.endswith("@refs/heads/main$")
     assert _flag(job, "certificate-oidc-issuer") == "https://token.actions.githubusercontent.com"
-    workflows = "https://github.com/acme/hello/.github/workflows"
+    workflows = "https://github.com/acme/hello.api/.github/workflows"
     assert re.fullmatch(identity, f"{workflows}/ci.yml@refs/heads/main")
+    # each '.' escaped (a repository name with a dot here), no other identity matched
+    signer_identity.check(identity, "https://github.com/acme/hello.api", "main")
     others = ["ci.yml@refs/heads/evil", "ci.yml@refs/tags/v1", "ci.yml@refs/heads/main-x",
               "deploy.yml@refs/heads/main", "ci.yml@refs/pull/1/merge"]  # fmt: skip
     for other in [f"{workflows}/{o}" for o in others] + [f"x{workflows}/ci.yml@refs/heads/main"]:
@@ -122,7 +125,7 @@ def test_only_ci_on_main_is_trusted(job: str) -> None:
 def test_staging_promotes_cis_tag_for_the_same_commit() -> None:
     """No build, no signing: the tag ci pushed for this commit, and that commit as revision."""
     words = _expanded("staging")
-    assert _flag("staging", "address") == "ghcr.io/acme/hello:" + "a" * 40
+    assert _flag("staging", "address") == "ghcr.io/acme/hello.api:" + "a" * 40
     assert _flag("staging", "revision") == "a" * 40
     assert not any(w.startswith(("--oidc-token", "--private-key", "--image")) for w in words)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import dagger
 
-from pipeline import gitops, platform_api
+from pipeline import gitops, platform_api, signer_identity
 from pipeline.errors import ArgumentError
 from pipeline.policy import DEFAULT_SEVERITY, environment_threshold
 from pipeline.provenance import check_source
@@ -78,17 +78,22 @@ class Trust:
         if (self.public_key is not None) == bool(self.identity):
             raise ArgumentError("public_key", "or --certificate-identity: give exactly one")
 
-    def check_pinned(self, branch: str) -> None:
-        """A keyless identity anchored at both ends, to a workflow run on `branch` only.
+    def check_pinned(self, repository: str, branch: str) -> None:
+        """A keyless identity that trusts ci.yml of `repository` run on `branch`, nothing else.
 
         `^https://github.com/ORG/REPO/.github/workflows/ci.yml@` alone would also trust
-        a signature made by that workflow on any other branch or tag.
+        a signature made by that workflow on any other branch or tag; `^.*@refs/heads/main$`
+        any repository's. Anchored at both ends, then checked against the expected identity
+        and its near misses (pipeline.signer_identity).
         """
         self.check()
+        if not self.identity:
+            return
         end = f"@refs/heads/{branch}$"
-        if self.identity and not (self.identity.startswith("^") and self.identity.endswith(end)):
+        if not (self.identity.startswith("^") and self.identity.endswith(end)):
             problem = f"must be anchored: start with ^ and end with {end} (a workflow on {branch})"
             raise ArgumentError("certificate_identity", f"{problem}, got {self.identity!r}")
+        signer_identity.check(self.identity, repository, branch)
 
 
 @dataclass(frozen=True)
@@ -237,8 +242,8 @@ class DeployRequest:
                 raise ArgumentError(name, "applies to staging; production promotes what it runs")
         if self.wait:
             raise ArgumentError("wait", "applies to staging; production lands with its PR")
-        self.trust.check_pinned(self.branch)
         platform_api.pulls_url(self.repository)
+        self.trust.check_pinned(self.source_repository or self.repository, self.branch)
 
     def _check_staging(self) -> None:
         if self.image and self.address:
