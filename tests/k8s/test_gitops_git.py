@@ -152,6 +152,21 @@ def test_the_overlay_history_says_which_revision_runs(remote: Path, tmp_path: Pa
     assert gitops.running_revision(run(gitops.overlay_log("staging"), checkout)) == older
 
 
+def test_a_revert_of_the_revert_runs_the_deploy_again(remote: Path, tmp_path: Path) -> None:
+    """Reverting our revert re-applies the newer deploy: it runs, not the one before it."""
+    checkout = clone(remote, tmp_path / "a")
+    older, newer = source_commit(remote, checkout, "one"), source_commit(remote, checkout, "two")
+    deploy_revision(checkout, REF, older)
+    ours = deploy_revision(checkout, OTHER, newer, "run-2")
+    run_all(gitops.reverted(ours, "main"), checkout)
+    revert = run(gitops.head(), checkout).strip()
+    run_all(gitops.reverted(revert, "main"), checkout)
+    assert gitops.read_image((checkout / STAGING).read_text()) == tuple(OTHER.split("@"))
+    assert gitops.running_revision(run(gitops.overlay_log("staging"), checkout)) == newer
+    run_all(gitops.reverted(run(gitops.head(), checkout).strip(), "main"), checkout)
+    assert gitops.running_revision(run(gitops.overlay_log("staging"), checkout)) == older
+
+
 def test_a_late_run_cannot_move_staging_back(remote: Path, tmp_path: Path) -> None:
     """Staging runs the newer commit: the older one is refused, unless --rollback."""
     checkout = clone(remote, tmp_path / "a")

@@ -177,11 +177,13 @@ def running_revision(log_text: str) -> str:
 
     The newest commit with a `Source revision:` that no later commit reverted (git's
     own "This reverts commit" line, which our revert and GitHub's Revert button write).
+    A revert that was itself reverted undoes nothing: its targets run again.
     """
     reverted: set[str] = set()
     for record in log_text.split(RECORD):
         sha, _, message = record.strip().partition("\n")
-        reverted.update(REVERTS.findall(message))
+        if sha not in reverted:
+            reverted.update(REVERTS.findall(message))
         found = RUNNING.search(message)
         if sha and sha not in reverted and not REVERTS.search(message) and found:
             return found[1]
