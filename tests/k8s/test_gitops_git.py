@@ -57,6 +57,17 @@ def test_deploy_commits_the_digest_and_the_revision(remote: Path, tmp_path: Path
     assert gitops.read_image(show(remote, STAGING)) == tuple(REF.split("@"))
 
 
+def test_a_url_like_an_option_is_cloned_as_a_path(tmp_path: Path) -> None:
+    """git reads `--upload-pack=...` after `--` as a repository path: nothing is run."""
+    git_bin()
+    marker = tmp_path / "pwned"
+    argv = gitops.clone(f"--upload-pack=touch {marker}", "main", str(tmp_path / "a"))
+    done = subprocess.run(argv, cwd=tmp_path, env=ENV, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "does not exist" in done.stderr, done.stderr
+    assert not marker.exists()
+
+
 def test_the_edit_keeps_every_other_byte(remote: Path, tmp_path: Path) -> None:
     """Comments and formatting survive: only the newName and digest lines differ."""
     before = show(remote, STAGING)

@@ -150,7 +150,9 @@ async def test_staging_pushes_the_digest_to_the_branch(engine: FakeEngine, pipel
     assert "staging now runs" in await deploy(pipeline, "staging", image=NEW, revision="aaaaaaa")
     leaf = pushes(engine)[-1]
     assert leaf.find("from")[0].args["address"] == images.GIT
-    assert ["git", "clone", "--single-branch", "--branch", "main", REPO, "/repo"] in argv(leaf)
+    assert ["git", "clone", "--single-branch", "--branch", "main", "--", REPO, "/repo"] in argv(
+        leaf
+    )
     assert gitops.push_retrying("main") in argv(leaf)
     assert gitops.read_image(written(engine)) == tuple(NEW.split("@"))
     assert f"Source revision: {BUILT_FROM}" in commit_message(engine)
@@ -495,6 +497,16 @@ async def test_a_short_wait_is_refused(engine: FakeEngine, pipeline: Any) -> Non
     token = {"argocd_token": dag.secret("env://COSIGN_KEY")}
     with pytest.raises(ArgumentError, match="--wait-seconds must be at least 10"):
         await deploy(pipeline, "staging", image=NEW, **ARGO, **token, wait_seconds=5)
+    assert queried(engine) == []
+
+
+async def test_a_repository_read_as_an_option_is_refused_before_anything(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """--repository=--upload-pack=...: named, before any clone or query."""
+    with pytest.raises(ArgumentError, match="--repository must be a Git URL"):
+        await pipeline.deploy("staging", "--upload-pack=touch /tmp/pwned",
+                              dag.secret("env://REGISTRY_TOKEN"), image=NEW)  # fmt: skip
     assert queried(engine) == []
 
 

@@ -78,6 +78,34 @@ def test_the_open_pull_request_of_a_branch_is_found() -> None:
 
 
 @pytest.mark.parametrize(
+    "url",
+    ["https://github.com/acme/api.git", "ssh://git@github.com/acme/api.git",
+     "git@github.com:acme/api.git", "git://example.com/api.git", "file:///srv/api.git",
+     "/tmp/remote.git"],
+)  # fmt: skip
+def test_a_git_url_or_absolute_path_is_a_repository(url: str) -> None:
+    """What git reads as a repository, never as an option."""
+    assert gitops.require_repository(url) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["", " ", "--upload-pack=touch /tmp/pwned", "-u", "http://github.com/acme/api.git",
+     "ftp://example.com/api.git", "relative/path", "https://github.com/acme/api .git"],
+)  # fmt: skip
+def test_anything_else_is_refused_naming_repository(url: str) -> None:
+    """A leading `-` (an option to git), plain http (the token in clear), no scheme."""
+    with pytest.raises(ArgumentError, match="--repository must be a Git URL"):
+        gitops.require_repository(url)
+
+
+def test_the_clone_ends_its_options_before_the_url() -> None:
+    """`--` before the URL: even an unchecked `-x` is a repository to git."""
+    argv = gitops.clone("-x", "main", "/repo")
+    assert argv[-3:] == ["--", "-x", "/repo"]
+
+
+@pytest.mark.parametrize(
     "identity",
     ["^https://github.com/acme/api/.github/workflows/ci.yml@",
      "https://github.com/acme/api/.github/workflows/ci.yml@refs/heads/main$",

@@ -35,6 +35,9 @@ COMMIT = re.compile(r"[0-9a-f]{7,40}")
 RUNNING = re.compile(r"^Source revision: ([0-9a-f]{7,40})[ \t]*$", re.MULTILINE)
 REVERTS = re.compile(r"This reverts commit ([0-9a-f]{40})")
 DEPLOY_ID = "Deploy-Id"
+# What `deploy` clones: a URL git reads as a repository, never as an option. Plain
+# http:// is left out: the credential helper would hand the token over in clear.
+REMOTE = re.compile(r"(?:(?:https|ssh|git|file)://|[\w.-]+@[\w.-]+:|/)[^\s]+")
 # `git log` records: the commit, then its message, then a record separator.
 RECORD = "\x1e"
 CLONE = "/repo"
@@ -133,9 +136,20 @@ def commit_message(env: str, ref: str, revision: str, deploy_id: str = "") -> st
     return message + (f"{DEPLOY_ID}: {deploy_id}\n" if deploy_id else "")
 
 
+def require_repository(url: str) -> str:
+    """The repository URL, if git can only read it as one (a leading `-` would be an option)."""
+    if not REMOTE.fullmatch(url):
+        problem = (
+            "must be a Git URL (https://, ssh://, git://, file://, user@host:path) "
+            "or an absolute local path"
+        )
+        raise ArgumentError("repository", f"{problem}, got {url!r}")
+    return url
+
+
 def clone(url: str, branch: str, dest: str = CLONE) -> list[str]:
-    """Clone one branch of the repository."""
-    return ["git", "clone", "--single-branch", "--branch", branch, url, dest]
+    """Clone one branch of the repository (`--`: the URL is never read as an option)."""
+    return ["git", "clone", "--single-branch", "--branch", branch, "--", url, dest]
 
 
 def commit(path: str, message: str) -> list[list[str]]:

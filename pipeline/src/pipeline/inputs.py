@@ -200,8 +200,7 @@ class DeployRequest:
     def check(self) -> None:
         """Raise ArgumentError naming the first flag that cannot work."""
         env = gitops.require_env(self.env)
-        if not self.repository.strip():
-            raise ArgumentError("repository", "must name the Git repository Argo CD follows")
+        gitops.require_repository(self.repository)
         if self.revision and not gitops.is_commit(self.revision):
             problem = "must be a commit (7 to 40 lower-case hex digits)"
             raise ArgumentError("revision", f"{problem}, got {self.revision!r}")
