@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from dagger import dag
 from graphql import GraphQLError
-from pipeline.errors import ArgumentError, DeployFailedError
+from pipeline.errors import ArgumentError, DeployFailedError, PipelineError
 
 from pipeline import gitops, images
 from tests.k8s.gitops_repo import bare_remote, run
@@ -498,6 +498,16 @@ async def test_a_short_wait_is_refused(engine: FakeEngine, pipeline: Any) -> Non
     with pytest.raises(ArgumentError, match="--wait-seconds must be at least 10"):
         await deploy(pipeline, "staging", image=NEW, **ARGO, **token, wait_seconds=5)
     assert queried(engine) == []
+
+
+async def test_an_index_without_a_platform_image_is_named_not_a_traceback(
+    engine: FakeEngine, pipeline: Any
+) -> None:
+    """Only attestation manifests in the index: a PipelineError naming the digest, no push."""
+    script(engine, answers={"crane manifest": index({"unknown/unknown": AMD64})})
+    with pytest.raises(PipelineError, match=f"{NEW} is an index without a platform image"):
+        await deploy(pipeline, "staging", image=NEW)
+    assert pushes(engine) == []
 
 
 async def test_a_repository_read_as_an_option_is_refused_before_anything(

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from pipeline.errors import ArgumentError, DeployFailedError
+from pipeline.errors import ArgumentError, DeployFailedError, PipelineError
 from pipeline.inputs import Trust
 
 from pipeline import gitops, platform_api, promotion
@@ -49,6 +49,17 @@ def test_an_index_lists_its_platform_images_not_attestation_manifests() -> None:
     ]})  # fmt: skip
     assert promotion.index_images(REF, manifest) == ["ghcr.io/acme/api@sha256:" + "1" * 64]
     assert promotion.index_images(REF, json.dumps({"layers": []})) == [REF]
+
+
+def test_an_index_of_attestations_only_is_refused_naming_it() -> None:
+    """No platform image: a PipelineError naming the image, not an IndexError later."""
+    manifest = json.dumps({"manifests": [
+        {"digest": "sha256:" + "2" * 64, "platform": {"os": "unknown", "architecture": "unknown"}},
+    ]})  # fmt: skip
+    with pytest.raises(PipelineError, match=f"{REF} is an index without a platform image"):
+        promotion.index_images(REF, manifest)
+    with pytest.raises(PipelineError, match="without a platform image"):
+        promotion.index_images(REF, json.dumps({"manifests": []}))
 
 
 def test_an_image_without_a_commit_label_is_refused() -> None:

@@ -9,7 +9,7 @@ label (the Dockerfile's GIT_SHA), read from one platform's configuration.
 import json
 import re
 
-from pipeline.errors import DeployFailedError
+from pipeline.errors import DeployFailedError, PipelineError
 from pipeline.platforms import repository
 
 REVISION_LABEL = "org.opencontainers.image.revision"
@@ -19,15 +19,22 @@ COMMIT = re.compile(r"[0-9a-f]{7,40}")
 
 
 def index_images(image: str, manifest: str) -> list[str]:
-    """Every platform image (repository@sha256:...) in what `crane manifest image` printed."""
+    """Every platform image (repository@sha256:...) in what `crane manifest image` printed.
+
+    At least one: an index of attestation manifests only has nothing to run or label.
+    """
     document = json.loads(manifest or "{}")
     if "manifests" not in document:
         return [image]
-    return [
+    images = [
         f"{repository(image)}@{entry['digest']}"
         for entry in document["manifests"]
         if {k: entry.get("platform", {}).get(k) for k in _NOT_AN_IMAGE} != _NOT_AN_IMAGE
     ]
+    if not images:
+        msg = f"{image} is an index without a platform image (attestation manifests only)"
+        raise PipelineError(f"{msg}: nothing `ci` built to run or promote")
+    return images
 
 
 def image_revision(image: str, config: str) -> str:
