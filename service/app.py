@@ -134,6 +134,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
 
 
 async def _start(state: State) -> None:
+    await state.database.open()
     if state.tracer_provider is not None:
         tracing.instrument_database(state.database.engine, state.tracer_provider)
     if state.settings.migrate_on_start:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import anyio
+import asyncpg
 import structlog
 from litestar.di import NamedDependency
 from sqlalchemy import BigInteger, DateTime, Integer, String, event, text
@@ -19,6 +21,8 @@ from service.settings import DatabaseSettings
 
 POOL_CLOSE_SECONDS = 2.0
 PROBE_SECONDS = 1.0  # readiness's connect and statement timeout
+POOL_RECYCLE_SECONDS = 1800
+POOL_TIMEOUT_SECONDS = 5  # fail a request fast rather than queue it behind a dead database
 log = structlog.get_logger("service.db")
 
 
@@ -43,12 +47,43 @@ class Greeting(Base):
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Database:
-    """The engines, kept on the app's state: requests use `engine`, readiness `probe`."""
+    """The engines, kept on the app's state: requests use `engine`, readiness `probe`;
+    on PostgreSQL the hot statements use `pool`, asyncpg's own (open after `open`)."""
 
     engine: AsyncEngine
     probe: AsyncEngine
+    settings: DatabaseSettings | None = None
+    pool: asyncpg.Pool | None = None
+    """asyncpg's pool for the hot statements (the INSERT of a POST), PostgreSQL only.
+
+    SQLAlchemy's checkout and return of a connection (greenlet hops, pool events, a
+    dependency to clean up) cost ~100 us of CPU a POST, more than the INSERT itself
+    (benchmarks/README.md). SQLAlchemy keeps the schema, migrations and the other
+    queries. DB_POOL_SIZE bounds each pool; this one opens connections only as needed.
+    """
+
+    async def open(self) -> None:
+        """Open `pool` (no connection yet) on PostgreSQL, with the engine's exact options."""
+        if self.settings is None or self.settings.is_sqlite or self.pool is not None:
+            return
+        _, found = self.engine.dialect.create_connect_args(self.engine.url)
+        options: dict[str, Any] = {**found, **connect_args(self.settings)}
+        self.pool = await asyncpg.create_pool(
+            **options,
+            min_size=0,
+            max_size=self.settings.pool_size,
+            max_inactive_connection_lifetime=POOL_RECYCLE_SECONDS,
+            reset=keep_session,
+        )
+
+    def lease(self) -> Lease:
+        """`async with database.lease() as connection:` one of `pool`'s asyncpg connections
+        (call `open` first; PostgreSQL only)."""
+        if self.pool is None:
+            raise RuntimeError("Database.lease() needs the asyncpg pool: PostgreSQL, opened")
+        return Lease(self.pool)
 
     async def ping(self) -> None:
         """Run `SELECT 1` on readiness's own connection; raises when it gets no answer.
@@ -74,6 +109,8 @@ class Database:
         goes with the process.
         """
         with anyio.move_on_after(POOL_CLOSE_SECONDS) as waited:
+            if self.pool is not None:
+                await self.pool.close()
             await self.engine.dispose()
             if self.probe is not self.engine:
                 await self.probe.dispose()
@@ -81,16 +118,46 @@ class Database:
             log.warning("database connections dropped unclosed", seconds=POOL_CLOSE_SECONDS)
 
     def pool_status(self) -> dict[str, int]:
-        """Connections by state, for the pool metrics (empty for unpooled SQLite)."""
+        """Connections by state, both request pools together, for the pool metrics
+        (empty for unpooled SQLite)."""
         pool: Any = self.engine.pool
         if not hasattr(pool, "checkedout"):
             return {}
-        return {
+        status = {
             "size": pool.size(),
             "checked_out": pool.checkedout(),
             "idle": pool.checkedin(),
             "overflow": max(pool.overflow(), 0),
         }
+        if self.pool is not None:
+            idle = self.pool.get_idle_size()
+            status["size"] += self.pool.get_max_size()
+            status["checked_out"] += self.pool.get_size() - idle
+            status["idle"] += idle
+        return status
+
+
+class Lease:
+    """One asyncpg connection from the pool, for the block; back to the pool after it.
+
+    Waiting for a free connection is bounded as SQLAlchemy's pool_timeout bounds it
+    (TimeoutError: a 503 problem). asyncio.timeout rather than acquire(timeout=), which
+    runs the wait in a task of its own (~15 us a request).
+    """
+
+    __slots__ = ("_connection", "_pool")
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._connection: Any = None
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        async with asyncio.timeout(POOL_TIMEOUT_SECONDS):
+            self._connection = await self._pool.acquire()
+        return self._connection
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._pool.release(self._connection)
 
 
 def connect(settings: DatabaseSettings) -> Database:
@@ -105,7 +172,7 @@ def connect(settings: DatabaseSettings) -> Database:
     if settings.is_sqlite:  # a file, no server: nothing to probe apart from the pool
         return Database(engine=engine, probe=engine)
     event.listen(engine.sync_engine.pool, "checkout", discard_closed)
-    return Database(engine=engine, probe=_probe_engine(settings))
+    return Database(engine=engine, probe=_probe_engine(settings), settings=settings)
 
 
 def _probe_engine(settings: DatabaseSettings) -> AsyncEngine:
@@ -122,6 +189,14 @@ def _probe_engine(settings: DatabaseSettings) -> AsyncEngine:
     )
     event.listen(probe.sync_engine.pool, "checkout", discard_closed)
     return probe
+
+
+async def keep_session(_connection: asyncpg.Connection) -> None:
+    """asyncpg pool reset: nothing beyond asyncpg's own (an open transaction is rolled
+    back, a cancelled statement awaited). The default also sends a reset query (advisory
+    unlocks, UNLISTEN, RESET ALL): a round trip per request for session state this
+    service never sets (every statement autocommits; its advisory lock is per transaction).
+    """
 
 
 def discard_closed(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
@@ -142,8 +217,8 @@ def _engine_options(settings: DatabaseSettings) -> dict[str, Any]:
     return {
         "pool_size": settings.pool_size,
         "max_overflow": 0,  # a fixed pool: predictable load on PostgreSQL per replica
-        "pool_timeout": 5,  # fail a request fast rather than queue it behind a dead database
-        "pool_recycle": 1800,
+        "pool_timeout": POOL_TIMEOUT_SECONDS,
+        "pool_recycle": POOL_RECYCLE_SECONDS,
         "connect_args": connect_args(settings),
     }
 

@@ -15,6 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from service import db
+from service.db import connect
+from service.settings import database_settings
 from tests.integration.conftest import migrate
 from tests.support.postgres import Cluster
 from tests.support.proxy import SilentProxy
@@ -235,3 +238,40 @@ async def test_readiness_stays_200_while_requests_hold_the_whole_pool(
         await locker.close()
         server.stop()
     assert statuses == [201] * HELD_POOL
+
+
+@pytest.mark.anyio
+async def test_the_asyncpg_pool_serves_leases_and_counts_them(outage_database: str) -> None:
+    """Database.open gives PostgreSQL asyncpg's own pool (no connection until asked);
+    a lease is one of its connections, counted as checked out, and back after the block."""
+    database = connect(database_settings({"DATABASE_URL": outage_database}, required=True))
+    await database.open()
+    try:
+        assert database.pool_status()["checked_out"] == 0
+        async with database.lease() as connection:
+            assert await connection.fetchval("SELECT 1") == 1
+            assert database.pool_status()["checked_out"] == 1
+        assert database.pool_status()["checked_out"] == 0
+    finally:
+        await database.close()
+    assert database.pool is not None
+    assert database.pool.is_closing()
+
+
+@pytest.mark.anyio
+async def test_a_lease_waits_for_a_free_connection_no_longer_than_the_pool_timeout(
+    outage_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every connection leased: the next lease gives up with TimeoutError (a 503 problem)
+    instead of queueing forever."""
+    monkeypatch.setattr(db, "POOL_TIMEOUT_SECONDS", 0.2)
+    env = {"DATABASE_URL": outage_database, "DB_POOL_SIZE": "1"}
+    database = connect(database_settings(env, required=True))
+    await database.open()
+    try:
+        async with database.lease():
+            with pytest.raises(TimeoutError):
+                async with database.lease():
+                    pass
+    finally:
+        await database.close()
