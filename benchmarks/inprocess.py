@@ -35,6 +35,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the service package, from a checkout
 
 GREETING = ("GET", "/api/v1/greeting", b"name=bench")
+CREATE = ("POST", "/api/v1/greetings", b"")
+CREATE_BODY = b'{"name": "bench"}'
+JSON_BODY = ((b"content-type", b"application/json"), (b"content-length", b"17"))
 ORIGIN = (b"origin", b"https://bench.example")
 GZIP = (b"accept-encoding", b"gzip")
 BROWSER = (ORIGIN, GZIP)
@@ -48,6 +51,10 @@ class Case:
     name: str
     build: Callable[[], App]
     headers: tuple[tuple[bytes, bytes], ...] = BROWSER
+    request: tuple[str, str, bytes] = GREETING
+    body: bytes = b""
+    concurrency: int = 8
+    """Requests in flight at a time (a POST waits on the database: more, as wrk's 50 do)."""
 
 
 def scope(method: str, path: str, query: bytes, headers: Sequence[tuple[bytes, bytes]]) -> Any:
@@ -141,12 +148,13 @@ def lifespan(app: App) -> Iterator[asyncio.AbstractEventLoop]:
         loop.close()
 
 
-def measure(case: Case, requests: int, request: tuple[str, str, bytes] = GREETING) -> float:
+def measure(case: Case, requests: int) -> float:
     """CPU us per request of one case, its app started and stopped around the run."""
     app = case.build()
-    template = scope(*request, case.headers)
+    template = scope(*case.request, case.headers)
     with lifespan(app) as loop:
-        return loop.run_until_complete(_cpu_per_request(app, template, requests))
+        cpu = _cpu_per_request(app, template, requests, case.body, case.concurrency)
+        return loop.run_until_complete(cpu)
 
 
 # --- the apps -------------------------------------------------------------------------
@@ -155,6 +163,23 @@ def measure(case: Case, requests: int, request: tuple[str, str, bytes] = GREETIN
 def bare() -> App:
     """peers/bare_litestar.py's app, without a database."""
     os.environ.pop("PEER_DATABASE_URL", None)
+    return _peer()
+
+
+def bare_store(url: str, pool_size: int, *, reset: str = "") -> Callable[[], App]:
+    """peers/bare_litestar.py's app storing the POST with asyncpg: the floor peer
+    (`reset="default"`: with asyncpg's reset query on every release)."""
+
+    def build() -> App:
+        # Read again when the app starts (the pool opens then).
+        os.environ.update({"PEER_DATABASE_URL": url, "PEER_POOL_SIZE": str(pool_size)})
+        os.environ["PEER_POOL_RESET"] = reset
+        return _peer()
+
+    return build
+
+
+def _peer() -> App:
     spec = importlib.util.spec_from_file_location(
         "bare_litestar", HERE / "peers" / "bare_litestar.py"
     )
@@ -276,6 +301,41 @@ CASES = (
 )
 
 
+def post_cases(url: str, pool_size: int = 5) -> tuple[Case, ...]:
+    """POST /api/v1/greetings: the floor peer and the service, on the database at `url`."""
+    database = {"DATABASE_URL": url, "DB_POOL_SIZE": str(pool_size)}
+    post = {"request": CREATE, "body": CREATE_BODY, "concurrency": 32}
+    return (
+        Case(
+            "POST: bare litestar + asyncpg (floor)", bare_store(url, pool_size), JSON_BODY, **post
+        ),
+        Case(
+            "POST: floor with asyncpg's reset query",
+            bare_store(url, pool_size, reset="default"),
+            JSON_BODY,
+            **post,
+        ),
+        Case("POST: service (production)", service(database), (*JSON_BODY, *BROWSER), **post),
+        Case(
+            "POST: service, middleware off",
+            without_middleware(service(database, tracing=False)),
+            JSON_BODY,
+            **post,
+        ),
+    )
+
+
+@contextmanager
+def database() -> Iterator[str]:
+    """A throw-away PostgreSQL (on core 1), migrated; yields its URL."""
+    import postgres
+    import run as full_run
+
+    with postgres.cluster("1") as db, tempfile.TemporaryDirectory() as logs:
+        full_run.prepare(db, Path(logs))
+        yield db.url
+
+
 def run(cases: Sequence[Case], requests: int, rounds: int) -> dict[str, list[float]]:
     """Every case once per round (interleaved, so drift hits all alike); us per request."""
     results: dict[str, list[float]] = {case.name: [] for case in cases}
@@ -303,12 +363,23 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=20000, help="requests per case and round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; median wins")
     parser.add_argument("--only", action="append", default=[], help="cases whose name has TEXT")
+    parser.add_argument("--post", action="store_true", help="POST cases on a throw-away PostgreSQL")
     return parser.parse_args()
 
 
 def main() -> None:
+    """Print each case's CPU time per request (median of the rounds, and each round)."""
     args = parse_args()
-    cases = [c for c in CASES if not args.only or any(t in c.name for t in args.only)]
+    if args.post:
+        with database() as url:
+            show(post_cases(url), args)
+        return
+    show(CASES, args)
+
+
+def show(cases: Sequence[Case], args: argparse.Namespace) -> None:
+    """Run the cases chosen by --only and print them."""
+    cases = [c for c in cases if not args.only or any(t in c.name for t in args.only)]
     results = run(cases, args.requests, args.rounds)
     for name, values in results.items():
         shown = ", ".join(f"{v:.1f}" for v in values)

@@ -10,7 +10,10 @@ reference the issue quotes.
 With ``PEER_DATABASE_URL`` (and ``PEER_POOL_SIZE``) set, the POST stores its
 row with asyncpg directly (a fixed pool, the same INSERT the service runs): the
 floor of any Litestar service on PostgreSQL, with no ORM, no middleware and
-no idempotency check.
+no idempotency check. Its pool returns connections as the service's does, without
+asyncpg's reset query (a round trip per request for session state neither sets);
+``PEER_POOL_RESET=default`` keeps asyncpg's default, as this peer had until the
+service's own pool (service/db.py) dropped it.
 """
 
 from __future__ import annotations
@@ -65,9 +68,14 @@ async def _open_pool(app: Litestar) -> None:
     import asyncpg  # imported here: the runs without a database need no driver
 
     size = int(os.environ["PEER_POOL_SIZE"])
+    reset = None if os.environ.get("PEER_POOL_RESET") == "default" else _keep_session
     app.state.pool = await asyncpg.create_pool(
-        os.environ["PEER_DATABASE_URL"], min_size=size, max_size=size
+        os.environ["PEER_DATABASE_URL"], min_size=size, max_size=size, reset=reset
     )
+
+
+async def _keep_session(_connection: object) -> None:
+    """Nothing to reset beyond asyncpg's own rollback: the service's pool policy."""
 
 
 async def _close_pool(app: Litestar) -> None:
