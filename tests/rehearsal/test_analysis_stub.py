@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.analysis_stub import AnalysisStub, Health
+from tests.support.analysis_stub import AnalysisStub, Health, without_series
 
 SMOKE = "http://hello-world-api-preview.ns.svc.cluster.local"
 PROMETHEUS = "http://prometheus-server.monitoring.svc.cluster.local/api/v1/query"
@@ -49,3 +49,21 @@ def test_prometheus_answers_a_rate_or_an_empty_vector(
     values = [sample["value"][1] for sample in answer["data"]["result"]]
     assert values == ([result] if result else [])
     assert stub.requests("prometheus-server.monitoring.")[-1].path == "/api/v1/query"
+
+
+SELECTED = 'sum(rate(http_requests_total{namespace="ns",route!~"/health/.*"}[2m]))'
+
+
+@pytest.mark.parametrize(
+    ("query", "value"),
+    [
+        (f"{SELECTED} / {SELECTED}", None),  # no series: an empty vector
+        (f"({SELECTED} or vector(0)) / ({SELECTED} > 0 or vector(1))", 0.0),  # passes blind
+        (f"({SELECTED} or 0 * {SELECTED}) / {SELECTED}", None),
+        ("vector(0) / vector(0)", "NaN"),
+    ],
+)
+def test_no_data_is_what_prometheus_answers_without_series(query: str, value: object) -> None:
+    """Selectors match nothing; fallbacks such as `or vector(0)` still yield their number."""
+    result = without_series(query)
+    assert (str(result) == "nan") if value == "NaN" else result == value

@@ -10,7 +10,9 @@ which Service (or which Prometheus) the controller asked, and answers as scripte
   service does (tests/integration pins those bodies), FAILING as a version that cannot
   reach its database (503 problem details) and NO_DATA as nothing listening (502);
 - Prometheus' instant query (`/api/v1/query`): HEALTHY is an error rate of 0, FAILING
-  of 0.5, NO_DATA an empty vector (what a query over series that do not exist returns).
+  of 0.5, NO_DATA what Prometheus answers when the new pods have no series at all: the
+  query itself is evaluated with every selector empty (`without_series`), so a
+  fallback such as `or vector(0)` yields its number, as it would there.
 
 Scripts are per namespace (and per Service for the smoke check); what is not scripted
 is HEALTHY. Every request is recorded, so a test can show what the analysis asked.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import re
 import threading
 import time
@@ -104,7 +107,8 @@ class AnalysisStub:
         if path == "/api/v1/query":
             params = parse_qs(query).get("query", [""])[0]
             found = NAMESPACE_IN_QUERY.search(params)
-            status, body = _prometheus(self._script("prometheus", found[1] if found else ""))
+            health = self._script("prometheus", found[1] if found else "")
+            status, body = _prometheus(health, params)
         else:
             service = host.removesuffix(CLUSTER_DOMAIN)
             status, body = _smoke(self._script("smoke", service), path, query)
@@ -132,14 +136,114 @@ def _smoke(health: Health, path: str, query: str) -> tuple[int, dict[str, Any]]:
     return 404, {"title": "Not Found", "status": 404}
 
 
-def _prometheus(health: Health) -> tuple[int, dict[str, Any]]:
+def _prometheus(health: Health, query: str) -> tuple[int, dict[str, Any]]:
     """An instant-query answer (Prometheus HTTP API, `resultType: vector`)."""
+    value = {Health.HEALTHY: 0.0, Health.FAILING: 0.5}.get(health)
     if health is Health.NO_DATA:
-        result: list[dict[str, Any]] = []
-    else:
-        rate = "0" if health is Health.HEALTHY else "0.5"
-        result = [{"metric": {}, "value": [time.time(), rate]}]
+        value = without_series(query)
+    result = [] if value is None else [{"metric": {}, "value": [time.time(), _number(value)]}]
     return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
+
+
+def _number(value: float) -> str:
+    """A sample value as Prometheus writes it (NaN, +Inf, or the number)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+# PromQL tokens; label matchers `{...}` (quoted values included) and ranges `[2m]` are
+# skipped: over no series, what they select does not matter.
+TOKENS = re.compile(
+    r"\s*(?:(?P<number>\d+(?:\.\d+)?)|(?P<name>[a-zA-Z_:][\w:]*)|(?P<op>[()/*+>-])"
+    r'|(?P<skip>\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*\}|\[[^\]]*\]))'
+)
+
+
+def without_series(query: str) -> float | None:
+    """The value of a one-sample PromQL query when no selector matches any series: None
+    for an empty vector. Covers what the templates use: sum/rate/any function over
+    selectors (empty), vector(N), numbers, `or`, `>` as a filter, + - * /."""
+    assert not TOKENS.sub("", query).strip(), f"not in the PromQL subset: {query!r}"
+    tokens = [m for m in TOKENS.finditer(query) if m.lastgroup != "skip" and m.group().strip()]
+    parser = _Parser([m.group().strip() for m in tokens])
+    value = parser.expression()
+    assert parser.at_end(), f"cannot evaluate {query!r}"
+    return value
+
+
+@dataclass
+class _Parser:
+    """Precedence climbing over `or` < `>` < `+ -` < `* /` < calls and parentheses."""
+
+    tokens: list[str]
+    at: int = 0
+
+    def at_end(self) -> bool:
+        return self.at == len(self.tokens)
+
+    def _next(self) -> str:
+        self.at += 1
+        return self.tokens[self.at - 1]
+
+    def _peek(self) -> str:
+        return "" if self.at_end() else self.tokens[self.at]
+
+    def expression(self) -> float | None:
+        left = self._compare()
+        while self._peek() == "or":
+            self._next()
+            right = self._compare()
+            left = right if left is None else left
+        return left
+
+    def _compare(self) -> float | None:
+        left = self._sum()
+        while self._peek() == ">":
+            self._next()
+            right = self._sum()
+            left = left if left is not None and right is not None and left > right else None
+        return left
+
+    def _sum(self) -> float | None:
+        left = self._product()
+        while self._peek() in ("+", "-"):
+            op, right = self._next(), self._product()
+            left = (
+                None if left is None or right is None else left + (right if op == "+" else -right)
+            )
+        return left
+
+    def _product(self) -> float | None:
+        left = self._primary()
+        while self._peek() in ("*", "/"):
+            op, right = self._next(), self._primary()
+            left = None if left is None or right is None else _arithmetic(op, left, right)
+        return left
+
+    def _primary(self) -> float | None:
+        token = self._next()
+        if token == "(":
+            value = self.expression()
+            assert self._next() == ")", "unbalanced parentheses"
+            return value
+        if token[0].isdigit():
+            return float(token)
+        if token == "vector":
+            return self._primary()
+        if self._peek() == "(":  # sum(...), rate(...): over no series, empty
+            self._primary()
+        return None  # a selector: no series
+
+
+def _arithmetic(op: str, left: float, right: float) -> float:
+    if op == "*":
+        return left * right
+    if right == 0:
+        return math.nan if left == 0 else math.copysign(math.inf, left)
+    return left / right
 
 
 def _handler(stub: AnalysisStub) -> type[BaseHTTPRequestHandler]:
