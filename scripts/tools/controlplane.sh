@@ -11,10 +11,10 @@
 # and what they read at run time under .tools/controlplane/ (kwok stages, CRDs, Argo CD's
 # git wrapper). Why each build is done this way: /work/shared/docs/k8s-rehearsal.md.
 #
-# Cold: about 40 min on 2 shared cores, 15 GB of Go caches (docs/rehearsal.md has the
-# figures); cached: a stamp check. Every build runs under `nice -n 19`. CONTROLPLANE_ARGOCD=0 skips Argo CD and kustomize (their
-# tests then skip, or fail with CI=true). At run time Argo CD also needs redis-server
-# and git (apt).
+# First build: 38 min on 2 shared cores, 13 GB of Go caches (docs/rehearsal.md has the
+# figures); then a stamp check (0.1 s). Every build runs under `nice -n 19`.
+# CONTROLPLANE_ARGOCD=0 skips Argo CD and kustomize (their tests then skip, or fail with
+# CI=true). At run time Argo CD also needs redis-server and git (apt).
 set -euo pipefail
 
 source "$(dirname "$0")/lib.bash"
@@ -30,11 +30,16 @@ ARGOCD_VERSION=v3.6.1 # its gitops-engine module is released at the same version
 ARGOCD_GO=go1.27.0
 KUSTOMIZE_VERSION=v5.8.1 # what Argo CD's repo-server runs; the one kubectl 1.37.1 bundles
 
-share="$tools/controlplane"  # run-time files: kwok stages, CRDs, Argo CD's hack/ scripts
+share="$tools/controlplane" # run-time files: kwok stages, CRDs, Argo CD's hack/ scripts
 work="$tools/controlplane-build" # local modules and writable copies of module sources
 mkdir -p "$share" "$work"
-go_bin=$(command -v go || echo /usr/local/go/bin/go) # the toolchain may be off PATH in CI
-# Any Go >= 1.21 on the machine fetches the pinned toolchain (a Debian golang-go is too old).
+# The machine's Go (/usr/local/go, maybe off PATH in CI) before any other on PATH: Debian's
+# golang-go 1.19 predates GOTOOLCHAIN and cannot fetch the pinned toolchains.
+go_bin=/usr/local/go/bin/go
+[[ -x $go_bin ]] || go_bin=$(command -v go) || {
+  echo "tools: the control plane needs Go >= 1.21 (it fetches the pinned toolchains)" >&2
+  exit 1
+}
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN="$CONTROLPLANE_GO"
 
 go() { nice -n 19 "$go_bin" "$@"; }
