@@ -36,6 +36,9 @@ from service.security import VARY as VARY_ORIGIN
 
 # Probes and load balancers may ask with HEAD (RFC 9110 9.3.2): answered as GET, no body.
 HEAD_AS_GET_PREFIX = "/health/"
+# Without Content-Length or Transfer-Encoding these carry no body (HTTP/1.1); other
+# methods always get the body deadline (an HTTP/2 body needs no Content-Length).
+USUALLY_BODILESS = frozenset(("GET", "HEAD", "OPTIONS", "DELETE"))
 # The context of a request nobody records: no span, instrumentations (the database's) off.
 # Their spans would be dropped as children of an unsampled request under every sampler
 # OTEL_TRACES_SAMPLER names, yet asyncpg's instrumentation still builds a span and its
@@ -101,9 +104,11 @@ class ObservabilityMiddleware:
         try:
             if self.cors is not None and request.preflight:
                 await response.preflight(self.cors.preflight_headers(request.origin))
-            else:
+            elif request.body or scope["method"] not in USUALLY_BODILESS:
                 body = BodyReader(receive, self.policy.body_timeout, response.client_left)
                 await self.app(app_scope, body.receive, response.send)
+            else:  # no body announced on a GET: nothing to wait for, no deadline to keep
+                await self.app(app_scope, receive, response.send)
         finally:
             self.active -= 1
             route = app_scope.get("path_template") or UNMATCHED_ROUTE

@@ -23,6 +23,7 @@ from service.observability.response import accepts_gzip
 
 REQUEST_ID_HEADER = b"x-request-id"
 _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+_BODY_HEADERS = (b"content-length", b"transfer-encoding")
 
 
 class RequestHeaders(NamedTuple):
@@ -33,11 +34,14 @@ class RequestHeaders(NamedTuple):
     gzip_ok: bool
     origin: bytes | None
     preflight: bool
+    body: bool
+    """A body is announced (Content-Length above 0, or Transfer-Encoding)."""
 
 
 def read_headers(scope: HTTPScope) -> RequestHeaders:
     """The caller's X-Request-ID when short and plain (else a new one), and the rest."""
     request_id, traced, gzip_ok, origin, preflight = b"", False, False, None, False
+    body = False
     for name, value in scope["headers"]:
         if name == REQUEST_ID_HEADER and _SAFE_REQUEST_ID.match(value):
             request_id = bytes(value)
@@ -49,9 +53,12 @@ def read_headers(scope: HTTPScope) -> RequestHeaders:
             origin = bytes(value)
         elif name == b"access-control-request-method":
             preflight = scope["method"] == "OPTIONS"
+        elif name in _BODY_HEADERS:
+            body = body or value not in (b"0", b"")
     # Not a secret, only unique: a PRNG draw avoids a getrandom syscall per request.
     request_id = request_id or f"{random.getrandbits(128):032x}".encode()
-    return RequestHeaders(request_id, traced, gzip_ok, origin, preflight and origin is not None)
+    preflight = preflight and origin is not None
+    return RequestHeaders(request_id, traced, gzip_ok, origin, preflight, body)
 
 
 class BodyReader:
