@@ -26,6 +26,19 @@ _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_HEADERS = (b"content-length", b"transfer-encoding")
 
 
+# Clients send a handful of distinct Accept-Encoding values; parsing one costs ~1 us.
+_gzip_answers: dict[bytes, bool] = {}
+GZIP_ANSWERS_KEPT = 256  # bounded: a client inventing values only refills it
+
+
+def _remember_gzip(accept_encoding: bytes) -> bool:
+    """accepts_gzip, remembered for the next request sending the same value."""
+    if len(_gzip_answers) >= GZIP_ANSWERS_KEPT:
+        _gzip_answers.clear()
+    answer = _gzip_answers[accept_encoding] = accepts_gzip(accept_encoding)
+    return answer
+
+
 class RequestHeaders(NamedTuple):
     """What the middleware needs from the request headers, found in one pass."""
 
@@ -48,7 +61,8 @@ def read_headers(scope: HTTPScope) -> RequestHeaders:
         elif name == b"traceparent":
             traced = True
         elif name == b"accept-encoding":
-            gzip_ok = accepts_gzip(value)
+            known = _gzip_answers.get(value)
+            gzip_ok = _remember_gzip(bytes(value)) if known is None else known
         elif name == b"origin":
             origin = bytes(value)
         elif name == b"access-control-request-method":

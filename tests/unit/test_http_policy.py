@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from service.app import create_app
+from service.observability import request
 from service.observability.response import accepts_gzip
 from service.security import CONTENT_SECURITY_POLICY, HELMET_HEADERS
 from service.settings import Settings
@@ -141,3 +143,17 @@ def test_oversized_bodies_are_413_before_parsing(client: Client) -> None:
     response = client.post("/api/v1/greetings", json={"name": "a" * 20_000})
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_remembered_gzip_answers_stay_bounded_and_right() -> None:
+    """Accept-Encoding answers are remembered per value, never more than the bound, and a
+    remembered answer is the parsed one."""
+    for number in range(request.GZIP_ANSWERS_KEPT * 3):
+        scope: Any = {
+            "method": "GET",
+            "headers": [(b"accept-encoding", f"x{number}, gzip;q=0".encode())],
+        }
+        assert request.read_headers(scope).gzip_ok is False
+    assert len(request._gzip_answers) <= request.GZIP_ANSWERS_KEPT
+    scope = {"method": "GET", "headers": [(b"accept-encoding", b"gzip")]}
+    assert [request.read_headers(scope).gzip_ok for _ in range(2)] == [True, True]
