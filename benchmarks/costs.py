@@ -6,8 +6,10 @@ time per request with inprocess.py (the ASGI app called directly, so the HTTP se
 the same for all, is left out and another process's load does not count). The steps'
 increments add up to the whole gap between the service and bare Litestar.
 
-`--http` measures instead the older way, as run.py does (fresh server on core 0, wrk on
-core 1, interleaved passes): the service with one piece off at a time (~8 minutes).
+`--http` measures steps the way run.py does (fresh server on core 0, wrk on core 1,
+interleaved passes, ~5 minutes): there the server's own work shows too, e.g. for the
+service's dozen extra response headers, and the middleware costs ~3x what it does in
+process (granian's threads share the core with the event loop).
 
     python benchmarks/costs.py [--requests 20000] [--rounds 5]
     python benchmarks/costs.py --http
@@ -47,54 +49,71 @@ def in_process(args: argparse.Namespace) -> None:
     """The step table: CPU us per request, the step's increment, the total over bare."""
     results = inprocess.run(STEPS, args.requests, args.rounds)
     cpu = {name: statistics.median(values) for name, values in results.items()}
-    names = list(cpu)
-    base, top = cpu[names[0]], cpu[names[-1]]
     print(f"Command: `python {' '.join(sys.argv)}`")
     print(f"{args.rounds} interleaved rounds of {args.requests} requests per step; median.\n")
-    print("| step | CPU us/req | added by the step | over bare | rounds |")
-    print("| --- | --- | --- | --- | --- |")
-    for index, name in enumerate(names):
-        added = cpu[name] - cpu[names[index - 1]] if index else 0.0
-        rounds = ", ".join(f"{v:.1f}" for v in results[name])
-        print(f"| {name} | {cpu[name]:.1f} | {added:+.1f} | {cpu[name] - base:+.1f} | {rounds} |")
-    print(f"\nIn process: service / bare = {base / top:.2f}x by CPU time per request.")
+    _table(cpu, results)
 
 
-# --- the HTTP method (one piece off at a time, like run.py) ------------------------------
+# --- the HTTP method: the same steps with the server, a fresh process each -------------------
 
-HTTP_CASES: tuple[tuple[str, dict[str, str], tuple[str, ...]], ...] = (
-    ("production", {}, ("Origin: https://bench.example", "Accept-Encoding: gzip")),
-    ("tracing off (OTEL_SDK_DISABLED)", {"OTEL_SDK_DISABLED": "true"}, ()),
-    ("request log off (LOG_LEVEL=warning)", {"LOG_LEVEL": "warning"}, ()),
-    ("all of the above off", {"OTEL_SDK_DISABLED": "true", **QUIET}, ()),
+BROWSER_HEADERS = ("Origin: https://bench.example", "Accept-Encoding: gzip")
+OFF = {"OTEL_SDK_DISABLED": "true", **QUIET}
+# (step, command: "bare" or "service", environment, request headers); each adds one piece.
+HTTP_STEPS: tuple[tuple[str, str, dict[str, str], tuple[str, ...]], ...] = (
+    ("bare litestar, granian", "bare", {}, ()),
+    ("+ the service's response headers (security, Vary, id)", "bare", {"PEER_HEADERS": "1"}, ()),
+    ("service, log, CORS and tracing off", "service", OFF, ()),
+    (
+        "+ request log, CORS, gzip negotiation",
+        "service",
+        {"OTEL_SDK_DISABLED": "true"},
+        BROWSER_HEADERS,
+    ),
+    (
+        "+ tracing, request not sampled (ratio 0)",
+        "service",
+        {"OTEL_TRACES_SAMPLER_ARG": "0"},
+        BROWSER_HEADERS,
+    ),
+    ("+ 10% sampled, exported over OTLP/HTTP (production)", "service", {}, BROWSER_HEADERS),
 )
 
 
 def over_http() -> None:
-    """Each case as a fresh server under wrk; CPU us per request against production."""
-    import load
-    import report
+    """The HTTP steps as run.py measures (wrk, pinned cores, interleaved passes)."""
     import run
 
-    def case(
-        overrides: dict[str, str], headers: tuple[str, ...]
+    def step(
+        kind: str, env: dict[str, str], headers: tuple[str, ...]
     ) -> Callable[[run.Bench], run.Sample]:
-        return lambda b: b.measure(
-            [run.hello_api(), "serve"], b.service_env(overrides), headers=headers
-        )
+        if kind == "bare":
+            peer = [sys.executable, "peers/bare_litestar.py", "--port", "{port}"]
+            # The peer imports service.security for its headers: the checkout's package.
+            extra = {"PYTHONPATH": str(inprocess.HERE.parent)}
+            return lambda b: b.measure(peer, {**env, **extra}, headers=headers)
+        return lambda b: b.measure([run.hello_api(), "serve"], b.service_env(env), headers=headers)
 
     args = run.parse_args()
-    measured = [run.Target(n, case(env, h or load.HEADERS)) for n, env, h in HTTP_CASES]
-    peer = [sys.executable, "peers/bare_litestar.py", "--port", "{port}"]
-    measured.append(run.Target("bare litestar, granian", lambda b: b.measure(peer, {})))
+    measured = [run.Target(name, step(kind, env, h)) for name, kind, env, h in HTTP_STEPS]
     with run.session(args) as bench:
         run.run_passes(bench, measured)
     cpu = {t.name: statistics.median(s.cpu_us for s in t.samples) for t in measured}
-    print("| case | CPU us/req | vs production | req/s |\n| --- | --- | --- | --- |")
-    for target in measured:
-        rps = statistics.median(s.load.rps for s in target.samples)
-        delta = cpu[target.name] - cpu["production"]
-        print(f"| {target.name} | {cpu[target.name]:.0f} | {delta:+.0f} | {report.number(rps)} |")
+    per_pass = {t.name: [s.cpu_us for s in t.samples] for t in measured}
+    print(f"Command: `python {' '.join(sys.argv)} --http`\n")
+    _table(cpu, per_pass)
+
+
+def _table(cpu: dict[str, float], per_pass: dict[str, list[float]]) -> None:
+    """One row per step: CPU us/req, what the step added, the total over the first."""
+    names = list(cpu)
+    base, top = cpu[names[0]], cpu[names[-1]]
+    print("| step | CPU us/req | added by the step | over bare | rounds |")
+    print("| --- | --- | --- | --- | --- |")
+    for index, name in enumerate(names):
+        added = cpu[name] - cpu[names[index - 1]] if index else 0.0
+        rounds = ", ".join(f"{v:.1f}" for v in per_pass[name])
+        print(f"| {name} | {cpu[name]:.1f} | {added:+.1f} | {cpu[name] - base:+.1f} | {rounds} |")
+    print(f"\nservice / bare = {base / top:.2f}x by CPU time per request.")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 from litestar import Litestar, get, post
@@ -96,13 +97,32 @@ def _app() -> Litestar:
 app = _app()
 
 
+def with_headers(inner: Any) -> Any:
+    """`inner` answering with the service's response headers (security, Vary, a request
+    id): what the server spends on the service's headers alone (costs.py --http)."""
+    from service.security import VARY, security_headers
+
+    extra = [*security_headers(), VARY, (b"x-request-id", b"0" * 32)]
+
+    async def app_with_headers(scope: Any, receive: Any, send: Any) -> None:
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await inner(scope, receive, send_with_headers)
+
+    return app_with_headers
+
+
 async def _embedded(port: int) -> None:
     # The same call as service/server.py: granian embedded in this event loop.
     from granian.constants import Interfaces  # imported here: uvicorn runs need no granian
     from granian.server.embed import Server
 
+    served = with_headers(app) if os.environ.get("PEER_HEADERS") else app
     server = Server(
-        app,
+        served,
         address="127.0.0.1",
         port=port,
         interface=Interfaces.ASGI,
