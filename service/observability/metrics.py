@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import platform
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    disable_created_metrics,
-)
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CollectorRegistry, Gauge, disable_created_metrics
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from service import __version__
 
@@ -51,6 +48,47 @@ class PoolCollector(Collector):
         yield family
 
 
+class RequestStats(Collector):
+    """http_requests_total and http_request_duration_seconds, counted without locks.
+
+    prometheus_client's Counter and Histogram take a lock per update (three a request),
+    ~2.5 us of the request in process and more under the server (benchmarks/costs.py).
+    Here each series is one list [count, sum, bucket counts...] updated only by the event
+    loop's thread; a scrape (in a worker thread) copies each list in one step, atomic
+    under the GIL, so a series' count, sum and buckets always agree.
+    """
+
+    LABELS = ("method", "route", "status")
+    _BOUNDS = (*(floatToGoString(b) for b in LATENCY_BUCKETS), "+Inf")  # type: ignore[no-untyped-call]
+
+    def __init__(self) -> None:
+        self._series: dict[tuple[str, str, int], list[float]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request of `seconds` in its (method, route, status) series."""
+        counts = self._series.get((method, route, status))
+        if counts is None:
+            counts = self._series[(method, route, status)] = [0.0] * (len(self._BOUNDS) + 2)
+        counts[0] += 1
+        counts[1] += seconds
+        counts[2 + bisect_left(LATENCY_BUCKETS, seconds)] += 1  # the first bound >= seconds
+
+    def collect(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
+        requests = CounterMetricFamily("http_requests", "HTTP requests served", labels=self.LABELS)
+        latency = HistogramMetricFamily(
+            "http_request_duration_seconds", "HTTP request latency", labels=self.LABELS
+        )
+        for (method, route, status), series in list(self._series.items()):
+            counts = list(series)  # one consistent snapshot
+            labels = [method, route, str(status)]
+            requests.add_metric(labels, counts[0])
+            latency.add_metric(
+                labels, list(zip(self._BOUNDS, accumulate(counts[2:]), strict=True)), counts[1]
+            )
+        yield requests
+        yield latency
+
+
 @dataclass
 class Metrics:
     """The service's metrics; `observe` is called once per request."""
@@ -60,35 +98,18 @@ class Metrics:
     )
 
     def __post_init__(self) -> None:
-        labels = ("method", "route", "status")
-        self.requests = Counter(
-            "http_requests", "HTTP requests served", labels, registry=self.registry
-        )
-        self.latency = Histogram(
-            "http_request_duration_seconds",
-            "HTTP request latency",
-            labels,
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        self.requests = RequestStats()
+        self.registry.register(self.requests)
         self.in_flight = Gauge(
             "http_requests_in_flight", "HTTP requests being served", registry=self.registry
         )
-        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Count one finished request; label children are cached (labels() is slow).
+        """Count one finished request.
 
         `method` and `route` must already be labels (method_label, a route template).
         """
-        key = (method, route, status)
-        children = self._children.get(key)
-        if children is None:
-            values = (method, route, str(status))
-            children = (self.requests.labels(*values), self.latency.labels(*values))
-            self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        self.requests.observe(method, route, status, seconds)
 
     def add_build_info(self, git_sha: str) -> None:
         """hello_api_build_info{version, git_sha, python} 1."""
