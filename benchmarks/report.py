@@ -17,6 +17,7 @@ SERVICE = "service (production)"
 SERVICE_POST = "service POST /api/v1/greetings"
 PGBENCH = "pgbench single-row insert"
 STORE_FLOOR = "bare litestar POST + asyncpg insert"
+STORE_FLOOR_RESET = "bare litestar POST + asyncpg insert, asyncpg's reset query"
 GOALS = (
     # (goal, numerator target, denominator target or None, metric, comparison, bound);
     # a bound of None is context, not a goal.
@@ -30,6 +31,15 @@ GOALS = (
     ("context: POST greetings / pgbench insert", SERVICE_POST, PGBENCH, "rps", ">=", None),
     ("context: bare litestar + asyncpg / pgbench", STORE_FLOOR, PGBENCH, "rps", ">=", None),
     ("POST greetings / bare litestar + asyncpg", SERVICE_POST, STORE_FLOOR, "rps", ">=", 0.7),
+    # The floor as measured until 2026-11-29: its pool sent a reset query on every release.
+    (
+        "context: POST greetings / that floor with its reset query",
+        SERVICE_POST,
+        STORE_FLOOR_RESET,
+        "rps",
+        ">=",
+        None,
+    ),
 )
 
 

@@ -4,7 +4,7 @@ Every server is pinned to one core and wrk (one thread, 50 connections) to the
 other; passes are interleaved and the median is reported, because the machine
 is shared. See benchmarks/README.md for the method.
 
-    python benchmarks/run.py            # the full run (about 6 minutes)
+    python benchmarks/run.py            # the full run (about 8 minutes)
 """
 
 from __future__ import annotations
@@ -145,9 +145,11 @@ def targets(args: argparse.Namespace) -> list[Target]:
     def service(overrides: dict[str, str], *, post: bool = False) -> Callable[[Bench], Sample]:
         return lambda b: b.measure([hello_api(), "serve"], b.service_env(overrides), post=post)
 
-    def bare(*options: str, post: bool = False, store: bool = False) -> Callable[[Bench], Sample]:
+    def bare(
+        *options: str, post: bool = False, store: bool = False, env: dict[str, str] | None = None
+    ) -> Callable[[Bench], Sample]:
         script = [sys.executable, "peers/bare_litestar.py", *options, "--port", "{port}"]
-        return lambda b: b.measure(script, b.peer_env(store=store), post=post)
+        return lambda b: b.measure(script, b.peer_env(store=store) | (env or {}), post=post)
 
     def express(b: Bench) -> Sample:
         env = {"ALLOWED_ORIGINS": ORIGIN, "OTEL_SERVICE_NAME": "hello-api-express", **b.otel_env}
@@ -170,6 +172,8 @@ def targets(args: argparse.Namespace) -> list[Target]:
         found.append(Target(report.PGBENCH, _pgbench))
         found.append(Target("bare litestar POST, no database", bare(post=True)))
         found.append(Target(report.STORE_FLOOR, bare(post=True, store=True)))
+        reset = {"PEER_POOL_RESET": "default"}
+        found.append(Target(report.STORE_FLOOR_RESET, bare(post=True, store=True, env=reset)))
     if args.only:
         found = [target for target in found if any(part in target.name for part in args.only)]
     return found
