@@ -17,6 +17,7 @@ from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from service.observability.context import UntracedStatements
 from service.settings import DatabaseSettings
 
 POOL_CLOSE_SECONDS = 2.0
@@ -93,12 +94,13 @@ class Database:
         for it would turn every replica unready at once. A connection whose statement
         failed or was cancelled (the caller's timeout) is dropped, not reused.
         """
-        async with self.probe.connect() as connection:
-            try:
-                await connection.execute(text("SELECT 1"))
-            except BaseException:
-                await connection.invalidate()
-                raise
+        with UntracedStatements():
+            async with self.probe.connect() as connection:
+                try:
+                    await connection.execute(text("SELECT 1"))
+                except BaseException:
+                    await connection.invalidate()
+                    raise
 
     async def close(self) -> None:
         """Close the pooled connections, giving up after POOL_CLOSE_SECONDS.
@@ -145,19 +147,24 @@ class Lease:
     runs the wait in a task of its own (~15 us a request).
     """
 
-    __slots__ = ("_connection", "_pool")
+    __slots__ = ("_connection", "_pool", "_untraced")
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._connection: Any = None
+        self._untraced = UntracedStatements()
 
     async def __aenter__(self) -> asyncpg.Connection:
+        self._untraced.__enter__()
         async with asyncio.timeout(POOL_TIMEOUT_SECONDS):
             self._connection = await self._pool.acquire()
         return self._connection
 
     async def __aexit__(self, *_: object) -> None:
-        await self._pool.release(self._connection)
+        try:
+            await self._pool.release(self._connection)
+        finally:
+            self._untraced.__exit__()
 
 
 def connect(settings: DatabaseSettings) -> Database:
@@ -242,9 +249,10 @@ async def provide_connection(
     A statement that timed out may still be being cancelled on this connection: it is
     dropped rather than handed to the next request.
     """
-    async with database.engine.connect() as connection:
-        try:
-            yield connection
-        except TimeoutError:
-            await connection.invalidate()
-            raise
+    with UntracedStatements():
+        async with database.engine.connect() as connection:
+            try:
+                yield connection
+            except TimeoutError:
+                await connection.invalidate()
+                raise

@@ -17,7 +17,6 @@ from typing import Any
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 from opentelemetry import context, propagate, trace
-from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.propagators.textmap import Getter
 
 from service.observability.context import REQUEST_IDS
@@ -39,13 +38,6 @@ HEAD_AS_GET_PREFIX = "/health/"
 # Without Content-Length or Transfer-Encoding these carry no body (HTTP/1.1); other
 # methods always get the body deadline (an HTTP/2 body needs no Content-Length).
 USUALLY_BODILESS = frozenset(("GET", "HEAD", "OPTIONS", "DELETE"))
-# The context of a request nobody records: no span, instrumentations (the database's) off.
-# Their spans would be dropped as children of an unsampled request under every sampler
-# OTEL_TRACES_SAMPLER names, yet asyncpg's instrumentation still builds a span and its
-# attributes per statement (~5% of a POST's CPU). The key is the one the API's own
-# exporters use. An outgoing HTTP call would carry no traceparent either: set one
-# explicitly if the service ever calls another.
-UNTRACED = context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True, context.Context())
 
 
 class _ScopeHeaders(Getter[Scope]):
@@ -126,7 +118,9 @@ class ObservabilityMiddleware:
         cors = self.cors.response_headers(request.origin) if actual and self.cors else []
         return [*self.headers, *cors, (REQUEST_ID_HEADER, request.request_id)]
 
-    def _start_span(self, scope: HTTPScope, traced: bool) -> tuple[Any, Token[context.Context]]:
+    def _start_span(
+        self, scope: HTTPScope, traced: bool
+    ) -> tuple[Any, Token[context.Context] | None]:
         """The server span, or None when nobody records the request; the attached context.
 
         A child of the caller's trace only when the peer is trusted. From anyone else an
@@ -145,10 +139,10 @@ class ObservabilityMiddleware:
                 links = _link_to(incoming)
         name = method_label(scope["method"])
         if parent is None and not self.sampling.recorded(name, links):
-            return None, context.attach(UNTRACED)
+            return None, None  # database work is untraced (context.UntracedStatements)
         span = self.tracer.start_span(name, parent, kind=trace.SpanKind.SERVER, links=links)
         if not span.is_recording():  # a trusted caller that does not sample
-            return span, context.attach(UNTRACED)
+            return span, None
         return span, context.attach(trace.set_span_in_context(span, parent))
 
     def _log(
