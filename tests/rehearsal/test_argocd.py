@@ -62,6 +62,7 @@ class GitOps:
     remote: Path
     scratch: Path
     first_sync: dict[str, Recording]
+    first_verdict: argocd.Verdict
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +93,20 @@ def staging(
             plane.apply(applications(cd.repo_url(remote)))
             head = run(gitops.head(), pointed).strip()
             verdict = follow(plane, head)
-        assert verdict.outcome is argocd.Outcome.SUCCEEDED, verdict.reason
-        yield GitOps(remote, base, {"externalsecrets": es, "jobs": jobs, "rollouts": rollouts})
+            # The first-sync test judges the verdict; the others need the sync to land.
+            plane.wait(
+                "the first sync Synced and Healthy", lambda: landed(plane, head), WAIT_SECONDS
+            )
+        recorded = {"externalsecrets": es, "jobs": jobs, "rollouts": rollouts}
+        yield GitOps(remote, base, recorded, verdict)
+
+
+def landed(plane: ControlPlane, commit: str) -> bool | None:
+    """True once the Application is Synced and Healthy at `commit`."""
+    status = (plane.get(APP_PATH) or {}).get("status", {})
+    sync, health = status.get("sync", {}), status.get("health", {})
+    done = (sync.get("revision"), sync.get("status"), health.get("status"))
+    return True if done == (commit, "Synced", "Healthy") else None
 
 
 def applications(repo_url: str) -> list[Manifest]:
@@ -151,22 +164,39 @@ def revert(staging: GitOps, commit: str) -> str:
     return run(gitops.head(), work).strip()
 
 
-def runs_digest(plane: ControlPlane, label: str) -> bool:
-    """The Rollout's stable pods run the digest for `label` and both Services select them."""
+def image(obj: Manifest) -> str:
+    """The first container's image of a Rollout or Job."""
+    return str(obj["spec"]["template"]["spec"]["containers"][0]["image"])
+
+
+def runs(plane: ControlPlane, wanted: str) -> bool:
+    """The Rollout's stable pods run the image `wanted` and the active Service selects them."""
     current = rollout(plane, NS)
     status = current.get("status", {})
-    image = current["spec"]["template"]["spec"]["containers"][0]["image"]
     stable = status.get("stableRS")
     return (
-        image.endswith(digest(label))
+        image(current) == wanted
         and stable == status.get("currentPodHash")
         and selected_hash(plane, NS, ACTIVE) == stable
     )
 
 
+def test_first_sync_lands_without_a_degraded_moment(staging: GitOps) -> None:
+    """`deploy --wait` on the first sync succeeds: the Rollout is never Degraded on the way
+    (an AnalysisTemplate it names missing makes it InvalidSpec, so the Application is
+    Degraded at the pushed commit and the watch, rightly, gives up)."""
+    degraded = [
+        r["status"].get("message")
+        for r in staging.first_sync["rollouts"].objects
+        if r.get("status", {}).get("phase") == "Degraded"
+    ]
+    assert not degraded, f"the Rollout was Degraded during the first sync: {degraded[0]}"
+    assert staging.first_verdict.outcome is argocd.Outcome.SUCCEEDED, staging.first_verdict.reason
+
+
 def test_first_sync_runs_the_secret_and_migration_before_the_rollout(staging: GitOps) -> None:
     """The ExternalSecret exists before the migration Job, which completes before the
-    Rollout is created; the sync then ends Synced and Healthy (the fixture's verdict)."""
+    Rollout is created."""
     recorded = staging.first_sync
     secret = recorded["externalsecrets"].first(lambda o: True)
     job = recorded["jobs"].first(lambda o: o["metadata"]["name"] == JOB)
@@ -196,22 +226,23 @@ def test_deploy_wait_succeeds_once_the_pushed_commit_is_synced_and_healthy(
     assert verdict.outcome is argocd.Outcome.SUCCEEDED, verdict.reason
     app = plane.get(APP_PATH) or {}
     assert app["status"]["sync"]["revision"] == pushed, dump(app.get("status"))
-    assert runs_digest(plane, "argocd-v2"), dump(rollout(plane, NS).get("status"))
+    assert runs(plane, f"{IMAGE}@{digest('argocd-v2')}"), dump(rollout(plane, NS).get("status"))
 
 
 def test_deploy_wait_reverts_a_failed_rollout_and_the_revert_lands(
     plane: ControlPlane, stub: AnalysisStub, staging: GitOps
 ) -> None:
     """The next digest fails its pre-promotion analysis: watch says failed, the revert
-    commit is pushed, Argo CD syncs it (the migration Job runs again, with the old image)
-    and the Rollout is back on the previous digest, Healthy."""
-    before = deploy(staging, "argocd-good")
-    assert follow(plane, before).outcome is argocd.Outcome.SUCCEEDED
+    commit is pushed, Argo CD syncs it, running the migration Job again with the old
+    image (after the failed release's migration: old image, newer database), and the
+    Rollout is back on the image it ran before, Healthy."""
+    before = image(rollout(plane, NS))
     stub.smoke(NS, PREVIEW, Health.FAILING)
     pushed = deploy(staging, "argocd-bad")
     verdict = follow(plane, pushed)
     assert verdict.outcome is argocd.Outcome.FAILED, verdict.reason
-    reverted = revert(staging, pushed)
-    landed = follow(plane, reverted)
+    with watching(plane, f"/apis/batch/v1/namespaces/{NS}/jobs") as jobs:
+        landed = follow(plane, revert(staging, pushed))
     assert landed.outcome is argocd.Outcome.SUCCEEDED, landed.reason
-    assert runs_digest(plane, "argocd-good"), dump(rollout(plane, NS).get("status"))
+    assert runs(plane, before), dump(rollout(plane, NS).get("status"))
+    assert jobs.first(lambda job: image(job) == before), "the revert ran no migration Job"
