@@ -3,12 +3,13 @@
 The engine runs in autocommit: a single `INSERT ... ON CONFLICT DO NOTHING RETURNING`
 needs no surrounding transaction, so a POST is one round trip.
 
-The INSERT is the write hot path. On PostgreSQL it runs on the pooled connection's
-asyncpg driver itself (asyncpg prepares and caches it per connection): SQLAlchemy's
-per-statement work (a greenlet hop, parameter and result processing) cost more CPU
-than the rest of the request (benchmarks/README.md). Elsewhere (SQLite) it is the
-same statement through SQLAlchemy, as a cached `text()`: SQLAlchemy 2.0 cannot
-cache the dialect-specific `insert().on_conflict_do_nothing()`.
+The INSERT is the write hot path. On PostgreSQL it runs on asyncpg's own pool
+(service/db.py, Database.pool; asyncpg prepares and caches it per connection):
+SQLAlchemy's per-statement work (a greenlet hop, parameter and result processing)
+and its connection checkout and return cost more CPU than the rest of the request
+(benchmarks/README.md). Elsewhere (SQLite) it is the same statement through
+SQLAlchemy, as a cached `text()`: SQLAlchemy 2.0 cannot cache the dialect-specific
+`insert().on_conflict_do_nothing()`.
 
 Pages never skip a committed row (docs/CONTRACTS.md, "Pagination"). Keyset pages by id
 could: an insert draws id 5, a later one draws 6 and commits first, a page ends at 6,
@@ -27,7 +28,7 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, RowMapping, String, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.db import Greeting
+from service.db import Database, Greeting
 from service.greetings.schemas import greet
 
 GREETINGS = Greeting.__table__
@@ -49,6 +50,8 @@ PG_INSERT = (
     "ON CONFLICT (idempotency_key) DO NOTHING "
     "RETURNING id, name, message, created_at"
 )
+# The row an idempotency key already stored (the INSERT above found it taken).
+PG_EXISTING = "SELECT id, name, message, created_at FROM greetings WHERE idempotency_key = $1"
 # Wait for the inserts in flight, then name the last id drawn: every id up to it is now
 # committed or abandoned. The lock is released when this statement's transaction ends.
 # (Relies on the sequence's default CACHE 1: no session holds ids drawn in advance.)
@@ -63,31 +66,40 @@ INSERT = (
     .columns(id=BigInteger, name=String, message=String, created_at=DateTime(timezone=True))
 )
 Row = Mapping[Any, Any]  # a SQLAlchemy RowMapping or an asyncpg Record, read by column name
-COLUMNS = (GREETINGS.c.id, GREETINGS.c.name, GREETINGS.c.message, GREETINGS.c.created_at)
+COLUMNS = (
+    GREETINGS.c.id,
+    GREETINGS.c.name,
+    GREETINGS.c.message,
+    GREETINGS.c.created_at,
+)
 
 
-async def create(
-    connection: AsyncConnection, name: str, idempotency_key: str | None
-) -> tuple[Row, bool]:
+async def create(database: Database, name: str, idempotency_key: str | None) -> tuple[Row, bool]:
     """Insert a greeting and say so; for a key already used, return that key's row and False.
 
-    The database, not the application, decides which of concurrent retries wins.
+    The database, not the application, decides which of concurrent retries wins. On
+    PostgreSQL both statements run on asyncpg's pool (Database.pool), not SQLAlchemy's.
     """
-    row = await _insert(connection, name, greet(name), idempotency_key, _now())
-    if row is not None:
-        return row, True
-    existing = select(*COLUMNS).where(GREETINGS.c.idempotency_key == idempotency_key)
-    return (await connection.execute(existing)).mappings().one(), False
-
-
-async def _insert(connection: AsyncConnection, *values: Any) -> Row | None:
-    """The new row, or None when the idempotency key is already taken."""
-    if connection.dialect.name == "postgresql":
-        driver: Any = (await connection.get_raw_connection()).driver_connection  # asyncpg's
-        row: Row | None = await driver.fetchrow(PG_INSERT, *values)
-        return row
-    named = dict(zip(("name", "message", "idempotency_key", "created_at"), values, strict=True))
-    return (await connection.execute(INSERT, named)).mappings().first()
+    values = (name, greet(name), idempotency_key, _now())
+    if database.pool is not None:
+        async with database.lease() as driver:
+            row: Row | None = await driver.fetchrow(PG_INSERT, *values)
+            if row is not None:
+                return row, True
+            return await driver.fetchrow(PG_EXISTING, idempotency_key), False
+    async with database.engine.connect() as connection:
+        named = dict(
+            zip(
+                ("name", "message", "idempotency_key", "created_at"),
+                values,
+                strict=True,
+            )
+        )
+        row = (await connection.execute(INSERT, named)).mappings().first()
+        if row is not None:
+            return row, True
+        existing = select(*COLUMNS).where(GREETINGS.c.idempotency_key == idempotency_key)
+        return (await connection.execute(existing)).mappings().one(), False
 
 
 async def get(connection: AsyncConnection, greeting_id: int) -> RowMapping | None:

@@ -14,6 +14,7 @@ from litestar.params import BodyKwarg, HeaderParameter, Parameter
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.db import Database
 from service.greetings import repository
 from service.greetings.body import check_json_body
 from service.greetings.schemas import (
@@ -92,24 +93,25 @@ class GreetingController(Controller):
     async def create_greeting(
         self,
         data: Annotated[
-            GreetingCreate, BodyKwarg(media_type=RequestEncodingType.JSON, schema_extra=CLOSED)
+            GreetingCreate,
+            BodyKwarg(media_type=RequestEncodingType.JSON, schema_extra=CLOSED),
         ],
-        db: NamedDependency[AsyncConnection],
-        request: Request[Any, Any, Any],
+        database: NamedDependency[Database],
         idempotency_key: Annotated[
             str | None,
             HeaderParameter(name="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX),
         ] = None,
     ) -> Response[GreetingRead]:
         """Store a greeting; a retry with the same Idempotency-Key returns the first one."""
-        greeting, created = await repository.create(db, data.name, idempotency_key)
+        greeting, created = await repository.create(database, data.name, idempotency_key)
         if greeting["name"] != data.name:
             raise HTTPException(
                 status_code=422,
                 detail="Idempotency-Key was already used with a different request body",
             )
         # A relative reference: correct behind any proxy, whatever Host it was called as.
-        headers = {"Location": request.app.route_reverse("greeting", greeting_id=greeting["id"])}
+        # Spelled from the path (route_reverse cost ~10 us a request).
+        headers = {"Location": f"{self.path}/greetings/{greeting['id']}"}
         if not created:
             headers["Idempotent-Replayed"] = "true"
         return Response(_read(greeting), status_code=HTTP_201_CREATED, headers=headers)
