@@ -6,6 +6,7 @@ from datetime import UTC
 from typing import Annotated, Any
 
 from litestar import Controller, HttpMethod, Request, Response, get, post, route
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotFoundException
@@ -96,13 +97,18 @@ class GreetingController(Controller):
             GreetingCreate,
             BodyKwarg(media_type=RequestEncodingType.JSON, schema_extra=CLOSED),
         ],
-        database: NamedDependency[Database],
+        state: State,
         idempotency_key: Annotated[
             str | None,
             HeaderParameter(name="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX),
         ] = None,
     ) -> Response[GreetingRead]:
-        """Store a greeting; a retry with the same Idempotency-Key returns the first one."""
+        """Store a greeting; a retry with the same Idempotency-Key returns the first one.
+
+        The database comes from the app state, not from the `database` dependency: a
+        dependency costs a signature-model parse and its resolution on every request.
+        """
+        database: Database = state.database
         greeting, created = await repository.create(database, data.name, idempotency_key)
         if greeting["name"] != data.name:
             raise HTTPException(
