@@ -45,6 +45,14 @@ def test_the_new_version_starts_after_the_migration(docs: list[Manifest]) -> Non
     assert sync_order(find(docs, "Job", MIGRATION)) < sync_order(find(docs, "Rollout"))
 
 
+def test_analysis_templates_exist_before_the_rollout_names_them(docs: list[Manifest]) -> None:
+    """A Rollout naming a missing AnalysisTemplate is InvalidSpec (Degraded) until it exists."""
+    rollout = sync_order(find(docs, "Rollout"))
+    for template in (d for d in docs if d["kind"] == "AnalysisTemplate"):
+        name = template["metadata"]["name"]
+        assert sync_order(template) < rollout, f"AnalysisTemplate {name} is synced with the Rollout"
+
+
 def test_finished_migration_jobs_are_cleaned(docs: list[Manifest]) -> None:
     """HookSucceeded removes a succeeded Job; BeforeHookCreation replaces a failed one."""
     job = find(docs, "Job", MIGRATION)
