@@ -172,10 +172,8 @@ class GreetingController(Controller):
 
 def _read(row: repository.Row) -> GreetingRead:
     created_at = row["created_at"]
-    # SQLite hands back naive datetimes; every timestamp we store is UTC.
+    if created_at.tzinfo is None:  # SQLite hands back naive datetimes; we store UTC
+        created_at = created_at.replace(tzinfo=UTC)  # (asyncpg's are aware: no copy)
     return GreetingRead(
-        id=row["id"],
-        name=row["name"],
-        message=row["message"],
-        created_at=created_at.replace(tzinfo=created_at.tzinfo or UTC),
+        id=row["id"], name=row["name"], message=row["message"], created_at=created_at
     )
