@@ -317,6 +317,12 @@ def post_cases(url: str, pool_size: int = 5) -> tuple[Case, ...]:
         ),
         Case("POST: service (production)", service(database), (*JSON_BODY, *BROWSER), **post),
         Case(
+            "POST: service, nothing sampled (ratio 0)",
+            service({**database, "OTEL_TRACES_SAMPLER_ARG": "0"}),
+            (*JSON_BODY, *BROWSER),
+            **post,
+        ),
+        Case(
             "POST: service, middleware off",
             without_middleware(service(database, tracing=False)),
             JSON_BODY,
