@@ -238,9 +238,9 @@ def test_curl_failures_are_transient_or_not(
 
 def test_the_first_ask_adds_a_normal_refresh() -> None:
     """`?refresh=normal` makes Argo CD compare against Git now, not at its next poll."""
-    url = "https://argocd.acme.io/api/v1/applications/hello-world-api-staging"
-    assert refreshed(url, True) == url + "?refresh=normal"
-    assert refreshed(url, False) == url
+    application = "https://argocd.acme.io/api/v1/applications/hello-world-api-staging"
+    assert refreshed(application, True) == application + "?refresh=normal"
+    assert refreshed(application, False) == application
 
 
 def test_serving_a_digest_needs_synced_healthy_and_the_image() -> None:

@@ -170,5 +170,5 @@ def test_the_checks_are_what_the_ingress_routes() -> None:
     assert all(c.path.startswith("/api/") for c in smoke_script.PUBLIC)
     in_cluster = {c.path for c in smoke_script.IN_CLUSTER}
     assert in_cluster >= {"/health/live", "/health/ready", "/metrics"}
-    url = "https://hello.example.com"
-    assert smoke_script.smoke_command(url) == smoke_script.smoke_command(url, in_cluster=False)
+    host = "https://hello.example.com"
+    assert smoke_script.smoke_command(host) == smoke_script.smoke_command(host, in_cluster=False)
