@@ -22,6 +22,7 @@ from pipeline.steps.repository import GitOpsRepo
 from pipeline import argocd, gitops
 from tests.pipeline.fake_engine import Call, FakeEngine
 from tests.pipeline.plan_helpers import argv, secret_vars
+from tests.pipeline.test_follow_verdicts import MIGRATION_FAILED
 from tests.pipeline.test_follow_watch import OLD, app
 
 pytestmark = pytest.mark.anyio
@@ -312,18 +313,9 @@ async def test_a_retried_failed_migration_reverts_at_once(
     engine: FakeEngine, pipeline: Any
 ) -> None:
     """Running, "Retrying attempt #1", the Job Failed: revert now, not at the deadline."""
-    job = {
-        "group": "batch",
-        "kind": "Job",
-        "name": "hello-world-api-migrate",
-        "status": "Synced",
-        "hookType": "Sync",
-        "hookPhase": "Failed",
-        "message": "BackoffLimitExceeded",
-    }
     message = "one or more synchronization tasks completed unsuccessfully. Retrying attempt #1"
     retrying = app(revision=HEAD, operation=HEAD, sync="OutOfSync", phase="Running",
-                   message=message, results=[job], retry_count=1)  # fmt: skip
+                   message=message, results=[MIGRATION_FAILED], retry_count=1)  # fmt: skip
     script(engine, retrying)
     with pytest.raises(RolloutFailedError) as failed:
         await run(pipeline)
