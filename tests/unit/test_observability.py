@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -332,3 +334,23 @@ def test_request_stats_expose_what_prometheus_client_s_histogram_would() -> None
         }
 
     assert series(ours.registry) == series(reference)
+
+
+def test_request_lines_are_written_together_even_to_an_unbuffered_stdout() -> None:
+    """With PYTHONUNBUFFERED=1 stdout is the raw pipe: lines of busy requests wait and go
+    out in one write when the service is idle, or once MAX_HELD_LINES are held."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    with os.fdopen(write_end, "wb", buffering=0) as raw, os.fdopen(read_end, "rb") as pipe:
+        log = logging.AccessLog("info", human=False, out=raw)
+        log.flushed = time.monotonic()  # as if it had just written: only idle or size count
+        for number in range(3):
+            log.request({"status": 200, "n": number}, idle=False)
+        assert pipe.read() is None, "a busy request's line was written at once"
+        log.request({"status": 200, "n": 3}, idle=True)
+        lines = pipe.read().splitlines()
+        assert [msgspec.json.decode(line)["n"] for line in lines] == [0, 1, 2, 3]
+        for number in range(logging.MAX_HELD_LINES):
+            log.request({"status": 200, "n": number}, idle=False)
+        held = pipe.read().splitlines()
+        assert len(held) == logging.MAX_HELD_LINES, "a full batch of lines was not written"
