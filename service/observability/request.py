@@ -10,7 +10,6 @@ request") in the log and the metrics instead, and kept out of the 5xx rate.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import re
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import NamedTuple
 from litestar.exceptions import HTTPException
 from litestar.types import HTTPScope, Receive, ReceiveMessage
 
+from service.deadlines import Deadline
 from service.observability.response import accepts_gzip
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -77,7 +77,8 @@ def read_headers(scope: HTTPScope) -> RequestHeaders:
 
 class BodyReader:
     """Wraps `receive`: the whole body must arrive within `timeout` seconds of the first
-    read (None: no limit); a disconnect calls `on_disconnect`."""
+    read (None: no limit; checked every deadlines.TICK_SECONDS); a disconnect calls
+    `on_disconnect`."""
 
     def __init__(
         self, receive: Receive, timeout: float | None, on_disconnect: Callable[[], None]
@@ -85,27 +86,23 @@ class BodyReader:
         self._receive = receive
         self._timeout = timeout
         self._on_disconnect = on_disconnect
-        self._deadline: float | None = None
-        self._body_done = False
+        self._deadline = None if timeout is None else Deadline(timeout)
 
     async def receive(self) -> ReceiveMessage:
         """The next ASGI message, or HTTPException(408) once the body is late."""
-        if self._body_done or self._timeout is None:
+        if self._deadline is None:
             message = await self._receive()
         else:
-            message = await self._receive_before_deadline()
+            message = await self._receive_before_deadline(self._deadline)
         if message["type"] == "http.disconnect":
             self._on_disconnect()
         elif not message.get("more_body", False):
-            self._body_done = True
+            self._deadline = None  # the body is complete: later reads are not timed
         return message
 
-    async def _receive_before_deadline(self) -> ReceiveMessage:
-        loop = asyncio.get_running_loop()
-        if self._deadline is None:
-            self._deadline = loop.time() + (self._timeout or 0)
+    async def _receive_before_deadline(self, deadline: Deadline) -> ReceiveMessage:
         try:
-            async with asyncio.timeout_at(self._deadline):
+            with deadline:
                 return await self._receive()
         except TimeoutError:
             detail = f"the request body did not arrive within {self._timeout:g} s"
