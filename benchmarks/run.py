@@ -166,7 +166,8 @@ def targets(args: argparse.Namespace) -> list[Target]:
     for variant in args.variant:
         name, _, assignments = variant.partition(":")
         pairs = dict(pair.split("=", 1) for pair in assignments.split(",") if pair)
-        found.append(Target(f"service, {name}", service(pairs)))
+        post = name.startswith("POST")  # a variant named "POST ..." runs the database path
+        found.append(Target(f"service, {name}", service(pairs, post=post)))
     if not args.skip_db:
         found.append(Target(report.SERVICE_POST, service({}, post=True)))
         found.append(Target(report.PGBENCH, _pgbench))
