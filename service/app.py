@@ -72,9 +72,11 @@ def create_app(
     tracer = tracer_provider.get_tracer("service") if tracer_provider else None
     # Wrap the whole handler, as Litestar does for its own OpenTelemetry middleware,
     # so requests the router rejects (404/405) are measured and logged as well.
-    app.asgi_handler = ObservabilityMiddleware(
+    observed = ObservabilityMiddleware(
         app.asgi_handler, metrics, tracer, logging.AccessLog(settings.log_level), _policy(settings)
     )
+    app.asgi_handler = observed
+    state["lifecycle"].in_flight = lambda: observed.active
     return app
 
 
@@ -149,6 +151,9 @@ async def _start(state: State) -> None:
 
 
 async def _stop(state: State) -> None:
+    left = await state.lifecycle.requests_finished(state.settings.shutdown_timeout_seconds)
+    if left:
+        structlog.get_logger("service.app").warning("stopping with requests in flight", count=left)
     await state.database.close()
     if state.tracer_provider is not None:
         tracing.uninstrument_database(state.database.engine)

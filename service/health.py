@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,13 +27,32 @@ from service.db import Database
 from service.problems import problem
 
 READY_TIMEOUT_SECONDS = 1.0
+IDLE_POLL_SECONDS = 0.01  # at shutdown only
 
 
 @dataclass
 class Lifecycle:
-    """Shared with the server: `draining` turns readiness off after SIGTERM."""
+    """Shared with the server: `draining` turns readiness off after SIGTERM; the requests
+    in flight (counted by the middleware) are waited for before the pool closes."""
 
     draining: bool = False
+    in_flight: Callable[[], int] = lambda: 0
+    """How many HTTP requests the app is serving now."""
+    stop_by: float | None = None
+    """time.monotonic() by which the stopping server must be done (SHUTDOWN_TIMEOUT_SECONDS)."""
+
+    async def requests_finished(self, seconds: float) -> int:
+        """Wait until no request is in flight, until `stop_by` (else for `seconds`) at most;
+        returns how many are left.
+
+        granian waits for the requests of open connections only: one whose client has
+        left still runs, and closing the pool under it made 500s and error lines.
+        """
+        deadline = self.stop_by if self.stop_by is not None else time.monotonic() + seconds
+        while self.in_flight() and time.monotonic() < deadline:  # noqa: ASYNC110 (a counter
+            # the hot path keeps without events; polled at shutdown only)
+            await asyncio.sleep(IDLE_POLL_SECONDS)
+        return self.in_flight()
 
 
 @dataclass

@@ -2,8 +2,9 @@
 
 On SIGTERM (or SIGINT): readiness turns 503 at once and the server keeps serving for
 SHUTDOWN_DRAIN_SECONDS, so Kubernetes can take the pod out of its endpoints; then it
-stops accepting, lets in-flight requests finish for up to SHUTDOWN_TIMEOUT_SECONDS,
-runs the app's shutdown (the pool closes) and the process exits 0.
+stops accepting, lets in-flight requests finish for up to SHUTDOWN_TIMEOUT_SECONDS
+(those whose clients already left too: the app's shutdown waits for them, as granian
+does not), closes the pool and the process exits 0.
 
 granian's embedded server is used (one worker, in this event loop) because it lets
 the app see the signal before the listener closes; the multi-process server closes
@@ -16,6 +17,7 @@ import asyncio
 import math
 import signal
 import socket
+import time
 
 import structlog
 from granian.constants import Interfaces
@@ -106,4 +108,5 @@ async def _drain_then_stop(app: Litestar, server: Server, settings: Settings, si
         "draining", signal=signal.Signals(signum).name, seconds=settings.shutdown_drain_seconds
     )
     await asyncio.sleep(settings.shutdown_drain_seconds)
+    app.state.lifecycle.stop_by = time.monotonic() + settings.shutdown_timeout_seconds
     server.stop()  # type: ignore[no-untyped-call]

@@ -181,8 +181,42 @@ async def test_sigterm_lets_slow_in_flight_requests_finish(
     assert exit_code == 0, output
 
 
-async def _post(http: httpx.AsyncClient, index: int, completed: dict[int, int]) -> None:
-    response = await http.post("/api/v1/greetings", json={"name": f"slow {index}"}, timeout=30)
+@pytest.mark.anyio
+async def test_sigterm_waits_for_requests_whose_clients_left(outage_database: str) -> None:
+    """POSTs held by a lock, their clients gone, SIGTERM with no drain: the server still
+    finishes them before it closes the pool, so every row is stored and nothing is a 500
+    or an error line (granian stops at once for connections already closed)."""
+    env = {"APP_ENV": "production", "DATABASE_URL": outage_database, "DB_POOL_SIZE": "2"}
+    server = ServerProcess.start(env | {"SHUTDOWN_DRAIN_SECONDS": "0"}, ready_path="/health/ready")
+    engine = create_async_engine(outage_database)
+    try:
+        async with engine.connect() as locker, httpx.AsyncClient(base_url=server.base_url) as http:
+            await locker.execute(text("LOCK TABLE greetings IN ACCESS EXCLUSIVE MODE"))
+            async with anyio.create_task_group() as group:
+                for index in range(6):
+                    group.start_soon(_post, http, index, {}, "orphan")
+                await anyio.sleep(1)  # in flight, blocked on the lock (two hold connections)
+                group.cancel_scope.cancel()  # the clients leave
+            server.process.terminate()
+            await anyio.sleep(0.5)
+            await locker.rollback()
+        exit_code, output = await anyio.to_thread.run_sync(server.stop)
+        async with engine.connect() as reader:
+            stored = await reader.scalar(
+                text("SELECT count(*) FROM greetings WHERE name LIKE 'orphan %'")
+            )
+    finally:
+        await engine.dispose()
+    assert '"level":"error"' not in output, output
+    assert '"status":500' not in output, output
+    assert exit_code == 0, output
+    assert stored == 6, output
+
+
+async def _post(
+    http: httpx.AsyncClient, index: int, completed: dict[int, int], name: str = "slow"
+) -> None:
+    response = await http.post("/api/v1/greetings", json={"name": f"{name} {index}"}, timeout=30)
     completed[index] = response.status_code
 
 
