@@ -56,7 +56,8 @@ def create_app(
     metrics.add_build_info(settings.git_sha)
     metrics.add_pool(database.pool_status)
     state = {"settings": settings, "database": database, "metrics": metrics}
-    state |= {"lifecycle": Lifecycle(), "readiness": Readiness(database)}
+    lifecycle = Lifecycle()
+    state |= {"lifecycle": lifecycle, "readiness": Readiness(database)}
     state["tracer_provider"] = tracer_provider
     app = Litestar(
         route_handlers=_routes(settings),
@@ -72,11 +73,12 @@ def create_app(
     tracer = tracer_provider.get_tracer("service") if tracer_provider else None
     # Wrap the whole handler, as Litestar does for its own OpenTelemetry middleware,
     # so requests the router rejects (404/405) are measured and logged as well.
+    access_log = app.state.access_log = logging.AccessLog(settings.log_level)
     observed = ObservabilityMiddleware(
-        app.asgi_handler, metrics, tracer, logging.AccessLog(settings.log_level), _policy(settings)
+        app.asgi_handler, metrics, tracer, access_log, _policy(settings)
     )
     app.asgi_handler = observed
-    state["lifecycle"].in_flight = lambda: observed.active
+    lifecycle.in_flight = lambda: observed.active
     return app
 
 
@@ -154,6 +156,7 @@ async def _stop(state: State) -> None:
     left = await state.lifecycle.requests_finished(state.settings.shutdown_timeout_seconds)
     if left:
         structlog.get_logger("service.app").warning("stopping with requests in flight", count=left)
+    state.access_log.flush()
     await state.database.close()
     if state.tracer_provider is not None:
         tracing.uninstrument_database(state.database.engine)

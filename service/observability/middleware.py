@@ -161,7 +161,7 @@ class ObservabilityMiddleware:
         if ids[1] is not None:
             fields["trace_id"] = ids[1]
             fields["span_id"] = ids[2]
-        self.access_log.request(fields, idle=self.active == 0)
+        self.access_log.request(fields)
 
 
 def _link_to(incoming: context.Context) -> list[trace.Link] | None:

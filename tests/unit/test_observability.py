@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -336,21 +336,25 @@ def test_request_stats_expose_what_prometheus_client_s_histogram_would() -> None
     assert series(ours.registry) == series(reference)
 
 
-def test_request_lines_are_written_together_even_to_an_unbuffered_stdout() -> None:
-    """With PYTHONUNBUFFERED=1 stdout is the raw pipe: lines of busy requests wait and go
-    out in one write when the service is idle, or once MAX_HELD_LINES are held."""
+@pytest.mark.anyio
+async def test_request_lines_are_written_together_even_to_an_unbuffered_stdout() -> None:
+    """With PYTHONUNBUFFERED=1 stdout is the raw pipe. A line right after a write waits
+    and goes out with the others at most FLUSH_SECONDS later, or at once when
+    MAX_HELD_LINES are held; after a quiet moment a line is written at once."""
     read_end, write_end = os.pipe()
     os.set_blocking(read_end, False)
     with os.fdopen(write_end, "wb", buffering=0) as raw, os.fdopen(read_end, "rb") as pipe:
         log = logging.AccessLog("info", human=False, out=raw)
-        log.flushed = time.monotonic()  # as if it had just written: only idle or size count
+        log.flush()  # as if it had just written
         for number in range(3):
-            log.request({"status": 200, "n": number}, idle=False)
-        assert pipe.read() is None, "a busy request's line was written at once"
-        log.request({"status": 200, "n": 3}, idle=True)
+            log.request({"status": 200, "n": number})
+        assert pipe.read() is None, "a line of a busy moment was written at once"
+        await asyncio.sleep(logging.FLUSH_SECONDS * 3)
         lines = pipe.read().splitlines()
-        assert [msgspec.json.decode(line)["n"] for line in lines] == [0, 1, 2, 3]
+        assert [msgspec.json.decode(line)["n"] for line in lines] == [0, 1, 2]
+        log.request({"status": 200, "n": 3})  # the last write is FLUSH_SECONDS old
+        assert [msgspec.json.decode(line)["n"] for line in pipe.read().splitlines()] == [3]
         for number in range(logging.MAX_HELD_LINES):
-            log.request({"status": 200, "n": number}, idle=False)
+            log.request({"status": 200, "n": number})
         held = pipe.read().splitlines()
         assert len(held) == logging.MAX_HELD_LINES, "a full batch of lines was not written"
