@@ -1,13 +1,13 @@
 """Coarse deadlines for the hot path: one timer per event loop, however many wait.
 
 `asyncio.timeout()` costs a timer per use: a TimerHandle created, pushed into the
-loop's heap (ordered by a Python `__lt__`), cancelled, and later swept out. A POST had
-three (the body deadline, the wait for a pooled connection, asyncpg's statement
-timeout): ~15 us of CPU in process and two to three times that under the server
-(benchmarks/README.md). Deadlines of seconds need no such precision. Here a wait is
-an entry in a set; one timer per loop, armed only while something waits, looks every
-TICK_SECONDS and cancels the task of each overdue wait, whose block then raises
-TimeoutError, as `asyncio.timeout()` does. A deadline fires up to TICK_SECONDS late.
+loop's heap (ordered by a Python `__lt__`), cancelled, and later swept out. A POST
+armed two of its own (the body deadline, the wait for a pooled connection) besides
+asyncpg's statement timer, which stays (benchmarks/README.md). Deadlines of seconds
+need no such precision. Here a wait is an entry in a set; one timer per loop, armed
+only while something waits, looks every TICK_SECONDS and cancels the task of each
+overdue wait, whose block then raises TimeoutError, as `asyncio.timeout()` does. A
+deadline fires up to TICK_SECONDS late.
 """
 
 from __future__ import annotations

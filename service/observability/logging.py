@@ -101,7 +101,7 @@ class AccessLog:
 
     Lines are gathered here and written together: with PYTHONUNBUFFERED=1 (the image
     sets it) `sys.stdout.buffer` is the raw file, and a write per line was a system call
-    per request (~40 us of CPU a POST under load, benchmarks/README.md).
+    per request (benchmarks/README.md).
     """
 
     def __init__(self, level: str, *, human: bool | None = None, out: IO[bytes] | None = None):
