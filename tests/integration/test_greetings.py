@@ -178,3 +178,29 @@ async def test_a_rolled_back_insert_leaves_a_gap_the_page_steps_over(
     await client.post("/api/v1/greetings", json={"name": "kept"})  # id 2
     page = (await client.get("/api/v1/greetings")).json()
     assert [(item["id"], item["name"]) for item in page["items"]] == [(2, "kept")]
+
+
+async def test_the_insert_takes_the_writers_lock_before_it_draws_an_id(
+    clean_database: str,
+) -> None:
+    """While a page holds the writers' lock, an INSERT waits without having drawn an id:
+    the sequence has not moved (sequences are not transactional, so a drawn id shows at
+    once). Were the id drawn first, a page could settle below it and skip the row."""
+    pager = await asyncpg.connect(dsn(clean_database))
+    writer = await asyncpg.connect(dsn(clean_database))
+    waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    drawn = "SELECT last_value, is_called FROM greetings_id_seq"
+    try:
+        before = tuple(await pager.fetchrow(drawn))
+        async with pager.transaction():
+            await pager.execute(f"SELECT pg_advisory_xact_lock({repository.WRITERS_LOCK})")
+            blocked = asyncio.create_task(insert(writer, "waits"))
+            async with asyncio.timeout(30):  # a guard against a hang, not a timing assertion
+                while not await pager.fetchval(waiting):  # noqa: ASYNC110 (a view)
+                    await asyncio.sleep(0.01)
+            assert tuple(await pager.fetchrow(drawn)) == before, "the id was drawn first"
+        await blocked
+        assert tuple(await pager.fetchrow(drawn)) != before
+    finally:
+        await pager.close()
+        await writer.close()

@@ -104,12 +104,14 @@ def split(exporter: InMemorySpanExporter) -> tuple[ReadableSpan, list[ReadableSp
 
 
 async def test_the_insert_of_a_post_is_traced_inside_the_request(traced: Traced) -> None:
-    """The driver-level INSERT shows up as a PostgreSQL span, child of the POST's span."""
+    """The driver-level INSERT shows up as a PostgreSQL span named INSERT (the span is
+    named after the statement's first word), child of the POST's span."""
     client, exporter = traced
     assert (await client.post("/api/v1/greetings", json={"name": "Ada"})).status_code == 201
     server, database = split(exporter)
     assert server.name == "POST /api/v1/greetings"
     (insert,) = database
+    assert insert.name == "INSERT"
     assert insert.attributes is not None
     assert "INSERT INTO greetings" in str(insert.attributes["db.statement"])
     assert insert.attributes["db.system"] == "postgresql"
