@@ -40,7 +40,7 @@ class Deadline:
     def __enter__(self) -> Deadline:
         task = asyncio.current_task()
         if task is None:
-            raise RuntimeError("Deadline is used inside a task")
+            raise RuntimeError("Deadline must be entered inside an asyncio task")
         clock = _clock_of(task.get_loop())
         if self.when is None:
             self.when = clock.loop.time() + self.seconds
