@@ -204,3 +204,29 @@ async def test_the_insert_takes_the_writers_lock_before_it_draws_an_id(
     finally:
         await pager.close()
         await writer.close()
+
+
+async def test_the_page_reads_the_last_id_only_once_it_holds_the_writers_lock(
+    clean_database: str,
+) -> None:
+    """A writer holds the lock before it draws its id: the page's settle statement waits,
+    and once the writer commits it names that id. Were the sequence read before the lock,
+    it would name the id before, and the page could stop short of a row being committed."""
+    writer = await asyncpg.connect(dsn(clean_database))
+    engine = create_async_engine(clean_database, isolation_level="AUTOCOMMIT")
+    waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    try:
+        async with engine.connect() as pager:
+            async with writer.transaction():
+                await writer.execute(
+                    f"SELECT pg_advisory_xact_lock_shared({repository.WRITERS_LOCK})"
+                )
+                settled = asyncio.create_task(pager.scalar(repository.SETTLED_ID))
+                async with asyncio.timeout(30):  # a guard against a hang, not a timing assertion
+                    while not await writer.fetchval(waiting):  # noqa: ASYNC110 (a view)
+                        await asyncio.sleep(0.01)
+                drawn = await writer.fetchval("SELECT nextval('greetings_id_seq')")
+            assert await settled == drawn, "the last id was read before the lock was held"
+    finally:
+        await writer.close()
+        await engine.dispose()
