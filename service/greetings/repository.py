@@ -55,12 +55,14 @@ PG_INSERT = (
 # The row an idempotency key already stored (the INSERT above found it taken).
 PG_EXISTING = "SELECT id, name, message, created_at FROM greetings WHERE idempotency_key = $1"
 # Wait for the inserts in flight, then name the last id drawn: every id up to it is now
-# committed or abandoned. The lock is released when this statement's transaction ends.
-# (Relies on the sequence's default CACHE 1: no session holds ids drawn in advance.)
+# committed or abandoned. The lock, taken in the subquery behind OFFSET 0 (as in PG_INSERT),
+# is held before the outer SELECT reads the sequence, and until this statement's
+# transaction ends. (Relies on the sequence's default CACHE 1: no session holds ids drawn
+# in advance.) It starts with SELECT, the span's name (a leading CTE made it "WITH").
 SETTLED_ID = text(
-    "WITH settled AS MATERIALIZED (SELECT pg_advisory_xact_lock(7454131819670761063)) "
     "SELECT coalesce(pg_sequence_last_value("
-    "pg_get_serial_sequence('greetings', 'id')::regclass), 0) FROM settled"
+    "pg_get_serial_sequence('greetings', 'id')::regclass), 0) "
+    "FROM (SELECT pg_advisory_xact_lock(7454131819670761063) OFFSET 0) AS settled"
 )
 INSERT = (
     text(_INSERT_SQL)

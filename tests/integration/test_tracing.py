@@ -127,3 +127,13 @@ async def test_sqlalchemy_statements_are_traced_once(traced: Traced) -> None:
     assert [span.name for span in database] == ["SELECT"]
     assert database[0].parent is not None
     assert database[0].parent.span_id == server.context.span_id
+
+
+async def test_a_page_is_traced_as_two_selects(traced: Traced) -> None:
+    """A page settles the last id, then reads: two spans named SELECT (the settle
+    statement once began with a CTE, and its span was named WITH)."""
+    client, exporter = traced
+    assert (await client.get("/api/v1/greetings")).status_code == 200
+    _, database = split(exporter)
+    assert [span.name for span in database] == ["SELECT", "SELECT"]
+    assert "pg_advisory_xact_lock" in str(database[0].attributes["db.statement"])
