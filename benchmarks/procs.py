@@ -48,7 +48,13 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User plus system CPU time the whole process tree has used so far."""
-        return sum(_cpu_ticks(pid) for pid in _tree(self.process.pid)) / _TICKS
+        return sum(_cpu_ticks(f"/proc/{pid}/stat") for pid in _tree(self.process.pid)) / _TICKS
+
+    def loop_cpu_seconds(self) -> float:
+        """User plus system CPU time of the server's main thread so far: the event loop of
+        an embedded granian server (the service, the bare peers) and of node."""
+        pid = self.process.pid
+        return _cpu_ticks(f"/proc/{pid}/task/{pid}/stat") / _TICKS
 
     def stop(self, timeout: float = 15) -> None:
         """SIGTERM, then SIGKILL the process group if it has not exited within ``timeout``."""
@@ -102,9 +108,9 @@ def _tree(root: int) -> list[int]:
     return pids
 
 
-def _cpu_ticks(pid: int) -> int:
+def _cpu_ticks(stat_path: str) -> int:
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat = Path(stat_path).read_text()
     except FileNotFoundError:
         return 0
     # Fields after the parenthesised command name; utime and stime are fields 14 and 15.

@@ -56,6 +56,7 @@ def _metrics(target: Any) -> dict[str, float]:
         "errors": sum(s.load.errors for s in samples),
         "exports": sum(s.exports for s in samples),
         "cpu_us": median(s.cpu_us for s in samples),
+        "loop_cpu_us": median(s.loop_cpu_us for s in samples),
     }
 
 
@@ -83,7 +84,7 @@ def _row(cells: Sequence[object]) -> str:
 
 COLUMNS = (
     "target", "req/s", "p50 ms", "p99 ms", "RSS MiB (worker / all)", "ready s (median / max)",
-    "CPU us/req", "errors", "OTLP batches", "req/s per pass",
+    "CPU us/req", "of it, event loop", "errors", "OTLP batches", "req/s per pass",
 )  # fmt: skip
 
 
@@ -97,6 +98,7 @@ def _target_row(target: Any, m: dict[str, float]) -> list[object]:
         f"{m['rss']:.0f} / {m['rss_tree']:.0f}" if m["rss"] else "-",
         f"{m['ready_median']:.2f} / {m['ready']:.2f}" if m["ready"] else "-",
         f"{m['cpu_us']:.0f}" if m["cpu_us"] else "-",
+        f"{m['loop_cpu_us']:.0f}" if m["loop_cpu_us"] else "-",
         int(m["errors"]),
         int(m["exports"]),
         ", ".join(number(s.load.rps) for s in target.samples),

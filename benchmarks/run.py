@@ -45,6 +45,8 @@ class Sample:
     exports: int = 0
     cpu_us: float = 0.0
     """Server CPU time (user + system, all processes) per request, in microseconds."""
+    loop_cpu_us: float = 0.0
+    """The part of cpu_us spent in the server's main thread (its event loop)."""
 
 
 @dataclass
@@ -121,16 +123,17 @@ class Bench:
             options = {"connections": self.args.connections, "cpu": self.args.load_cpu}
             options |= {"post": post, "headers": headers}
             load.wrk(url, seconds=self.args.warmup, **options)
-            cpu = server.cpu_seconds()
+            cpu, loop_cpu = server.cpu_seconds(), server.loop_cpu_seconds()
             result = load.wrk(url, seconds=self.args.seconds, **options)
-            cpu = server.cpu_seconds() - cpu
+            cpu, loop_cpu = server.cpu_seconds() - cpu, server.loop_cpu_seconds() - loop_cpu
             rss, tree = server.rss_mib()
         finally:
             server.stop()
         time.sleep(0.5)  # let the last export batch land before counting
         exports = self.exports() - before
-        cpu_us = cpu * 1e6 / max(result.requests, 1)
-        return Sample(result, server.ready_seconds, rss, tree, exports, cpu_us)
+        us = 1e6 / max(result.requests, 1)  # per request
+        cpus = {"cpu_us": cpu * us, "loop_cpu_us": loop_cpu * us}
+        return Sample(result, server.ready_seconds, rss, tree, exports, **cpus)
 
 
 def hello_api() -> str:
