@@ -121,20 +121,26 @@ async def insert(connection: asyncpg.Connection, name: str) -> None:
     await connection.fetchrow(repository.PG_INSERT, name, greet(name), None, datetime.now(UTC))
 
 
+async def until_a_session_waits_for_the_lock(connection: asyncpg.Connection, who: str) -> None:
+    """Return once some session waits for an advisory lock; AssertionError naming `who`
+    after 30 s (a guard against a hang, not a timing assertion)."""
+    waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    try:
+        async with asyncio.timeout(30):
+            while not await connection.fetchval(waiting):  # noqa: ASYNC110 (a view)
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError(f"{who} never waited for the writers' lock") from None
+
+
 async def write_late(url: str, name: str, inserted: threading.Event) -> None:
     """Insert `name` in a transaction, and commit only once a page request waits for it."""
     connection = await asyncpg.connect(dsn(url))
-    waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
     try:
         async with connection.transaction():
             await insert(connection, name)
             inserted.set()
-            try:
-                async with asyncio.timeout(30):  # a guard against a hang, not a timing assertion
-                    while not await connection.fetchval(waiting):  # noqa: ASYNC110 (a view)
-                        await asyncio.sleep(0.01)
-            except TimeoutError:
-                raise AssertionError("no page request waited for the uncommitted insert") from None
+            await until_a_session_waits_for_the_lock(connection, "no page request")
     finally:
         await connection.close()
 
@@ -188,16 +194,13 @@ async def test_the_insert_takes_the_writers_lock_before_it_draws_an_id(
     once). Were the id drawn first, a page could settle below it and skip the row."""
     pager = await asyncpg.connect(dsn(clean_database))
     writer = await asyncpg.connect(dsn(clean_database))
-    waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
     drawn = "SELECT last_value, is_called FROM greetings_id_seq"
     try:
         before = tuple(await pager.fetchrow(drawn))
         async with pager.transaction():
             await pager.execute(f"SELECT pg_advisory_xact_lock({repository.WRITERS_LOCK})")
             blocked = asyncio.create_task(insert(writer, "waits"))
-            async with asyncio.timeout(30):  # a guard against a hang, not a timing assertion
-                while not await pager.fetchval(waiting):  # noqa: ASYNC110 (a view)
-                    await asyncio.sleep(0.01)
+            await until_a_session_waits_for_the_lock(pager, "the INSERT")
             assert tuple(await pager.fetchrow(drawn)) == before, "the id was drawn first"
         await blocked
         assert tuple(await pager.fetchrow(drawn)) != before
@@ -214,7 +217,6 @@ async def test_the_page_reads_the_last_id_only_once_it_holds_the_writers_lock(
     it would name the id before, and the page could stop short of a row being committed."""
     writer = await asyncpg.connect(dsn(clean_database))
     engine = create_async_engine(clean_database, isolation_level="AUTOCOMMIT")
-    waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
     try:
         async with engine.connect() as pager:
             async with writer.transaction():
@@ -222,9 +224,7 @@ async def test_the_page_reads_the_last_id_only_once_it_holds_the_writers_lock(
                     f"SELECT pg_advisory_xact_lock_shared({repository.WRITERS_LOCK})"
                 )
                 settled = asyncio.create_task(pager.scalar(repository.SETTLED_ID))
-                async with asyncio.timeout(30):  # a guard against a hang, not a timing assertion
-                    while not await writer.fetchval(waiting):  # noqa: ASYNC110 (a view)
-                        await asyncio.sleep(0.01)
+                await until_a_session_waits_for_the_lock(writer, "the settle statement")
                 drawn = await writer.fetchval("SELECT nextval('greetings_id_seq')")
             assert await settled == drawn, "the last id was read before the lock was held"
     finally:
