@@ -50,7 +50,7 @@ def create_app(
     settings = settings or Settings.from_env()
     logging.configure(settings.log_level)
     if tracer_provider is None and tracing.enabled(environ):
-        tracer_provider = tracing.provider()
+        tracer_provider = tracing.provider(max_traces_per_second=settings.max_traces_per_second)
     database = connect(settings.database)
     metrics = Metrics()
     metrics.add_build_info(settings.git_sha)

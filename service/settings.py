@@ -79,6 +79,10 @@ class Settings:
     """TRACE_TRUSTED_PEERS: comma-separated CIDRs whose incoming `traceparent` is
     continued, sampling decision included; from anyone else it is only linked, and the
     service's own sampler decides (no client can force 100% sampling). Empty: nobody."""
+    max_traces_per_second: float | None = 10.0
+    """MAX_TRACES_PER_SECOND: new traces this process starts a second at most, whatever
+    OTEL_TRACES_SAMPLER_ARG's ratio gives at the current load (a caller's sampled trace
+    is still continued); 0: no ceiling."""
 
     @property
     def migrate_on_start(self) -> bool:
@@ -104,6 +108,7 @@ class Settings:
             shutdown_timeout_seconds=_seconds(env, "SHUTDOWN_TIMEOUT_SECONDS", 20.0),
             git_sha=env.get("GIT_SHA", "unknown") or "unknown",
             trace_trusted_peers=_networks(env, "TRACE_TRUSTED_PEERS"),
+            max_traces_per_second=_rate(env, "MAX_TRACES_PER_SECOND", 10.0) or None,
         )
 
 
@@ -182,13 +187,21 @@ def _integer(env: Mapping[str, str], name: str, default: int, *, low: int, high:
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    return _number(env, name, default, high=3600, unit="a number of seconds")
+
+
+def _rate(env: Mapping[str, str], name: str, default: float) -> float:
+    return _number(env, name, default, high=1_000_000, unit="a number per second")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, high: int, unit: str) -> float:
     raw = env.get(name, "").strip()
     try:
         value = float(raw) if raw else default
     except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds; got {raw!r}") from None
-    if not 0 <= value <= 3600:
-        raise ConfigError(f"{name} must be between 0 and 3600; got {raw!r}")
+        raise ConfigError(f"{name} must be {unit}; got {raw!r}") from None
+    if not 0 <= value <= high:
+        raise ConfigError(f"{name} must be between 0 and {high}; got {raw!r}")
     return value
 
 

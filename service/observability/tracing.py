@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import __version__
+from service.observability.sampling import CappedSampler, TraceBudget, capped
 
 EXPORT_BATCH_SIZE = 64
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -27,17 +28,22 @@ def enabled(env: Mapping[str, str]) -> bool:
     return any(env.get(name, "").strip() for name in ENDPOINT_VARIABLES)
 
 
-def provider(processor: SpanProcessor | None = None) -> TracerProvider:
+def provider(
+    processor: SpanProcessor | None = None, *, max_traces_per_second: float | None = None
+) -> TracerProvider:
     """A tracer provider; sampler and resource come from OTEL_* (the SDK reads them).
 
     The default processor batches spans to OTLP over HTTP, so exporting never
-    blocks a request.
+    blocks a request. With `max_traces_per_second`, the sampler starts at most that
+    many new traces a second (sampling.CappedSampler); None: no ceiling.
     """
     attributes = {"service.version": __version__}
     if "service.name" not in OTELResourceDetector().detect().attributes:
         attributes["service.name"] = "hello-api"  # OTEL_SERVICE_NAME wins when set
     resource = Resource.create(attributes)
     tracer_provider = TracerProvider(resource=resource)
+    # The SDK read OTEL_TRACES_SAMPLER into this attribute; no tracer has taken it yet.
+    tracer_provider.sampler = capped(tracer_provider.sampler, max_traces_per_second)
     tracer_provider.add_span_processor(processor or _batches(_otlp_exporter()))
     return tracer_provider
 
@@ -111,10 +117,10 @@ class RootSampling:
     The SDK builds a span (ids, attributes, a lock) before it knows nobody records it:
     ~10 us a request. This asks the tracer's own sampler first, with a trace id drawn
     here; only when it records does the tracer start the span, with that same id (so a
-    trace-id-ratio sampler decides once). The production sampler (trace-id ratio, alone
-    or as a parent-based root) is answered here by its own rule, a comparison, without
-    the SDK's call chain (~4 us in the event loop). A tracer that is not the SDK's starts
-    every span itself.
+    trace-id-ratio sampler decides once, and a ceiling spends one token). The production
+    sampler (trace-id ratio, alone or as a parent-based root, under a ceiling or not) is
+    answered here by its own rule, a comparison, without the SDK's call chain (~4 us in
+    the event loop). A tracer that is not the SDK's starts every span itself.
     """
 
     def __init__(self, tracer: trace.Tracer) -> None:
@@ -123,7 +129,8 @@ class RootSampling:
         self._ids = DrawnIds(fallback) if self._sampler and fallback else None
         if self._ids is not None:
             tracer.id_generator = self._ids  # type: ignore[attr-defined]
-        self._bound = _ratio_bound(self._sampler)
+        sampler, self._budget = _under_ceiling(self._sampler)
+        self._bound = _ratio_bound(sampler)
 
     def recorded(self, name: str, links: list[trace.Link] | None) -> bool:
         """Whether a root span `name` would be recorded; if so, the tracer gets its id."""
@@ -138,10 +145,19 @@ class RootSampling:
     def decide(self, trace_id: int, name: str, links: list[trace.Link] | None = None) -> bool:
         """The sampler's decision for a root span with this id (recorded or not)."""
         if self._bound is not None:
-            return trace_id & TraceIdRatioBased.TRACE_ID_LIMIT < self._bound
+            if trace_id & TraceIdRatioBased.TRACE_ID_LIMIT >= self._bound:
+                return False
+            return self._budget is None or self._budget.admit(trace_id)
         kind = trace.SpanKind.SERVER
         result = self._sampler.should_sample(None, trace_id, name, kind, None, links)
         return bool(result.decision.is_recording())
+
+
+def _under_ceiling(sampler: Any) -> tuple[Any, TraceBudget | None]:
+    """The sampler a CappedSampler wraps, and its budget; any other sampler as it is."""
+    if isinstance(sampler, CappedSampler):
+        return sampler.inner, sampler.budget
+    return sampler, None
 
 
 def _ratio_bound(sampler: Any) -> int | None:

@@ -76,6 +76,9 @@ def test_plain_postgres_urls_get_the_async_driver(scheme: str) -> None:
         ({"SHUTDOWN_DRAIN_SECONDS": "soon"}, "SHUTDOWN_DRAIN_SECONDS"),
         ({"BODY_READ_TIMEOUT_SECONDS": "-2"}, "BODY_READ_TIMEOUT_SECONDS"),
         ({"TRACE_TRUSTED_PEERS": "10.0.0.0/8, the office"}, "TRACE_TRUSTED_PEERS"),
+        ({"MAX_TRACES_PER_SECOND": "lots"}, "MAX_TRACES_PER_SECOND must be a number per second"),
+        ({"MAX_TRACES_PER_SECOND": "-1"}, "MAX_TRACES_PER_SECOND must be between 0 and 1000000"),
+        ({"MAX_TRACES_PER_SECOND": "nan"}, "MAX_TRACES_PER_SECOND"),
         ({"METRICS_PORT": "8000"}, "METRICS_PORT must differ from PORT"),
         ({"METRICS_PORT": "0"}, "METRICS_PORT"),
     ],
@@ -114,3 +117,10 @@ def test_metrics_port_is_optional() -> None:
     """Unset: /metrics stays on PORT; set: its own port."""
     assert Settings.from_env({}).metrics_port is None
     assert Settings.from_env({"METRICS_PORT": "9100"}).metrics_port == 9100
+
+
+def test_traces_are_capped_at_10_a_second_unless_told_otherwise() -> None:
+    """MAX_TRACES_PER_SECOND: 10 by default, fractions allowed, 0 for no ceiling."""
+    assert Settings.from_env({}).max_traces_per_second == 10.0
+    assert Settings.from_env({"MAX_TRACES_PER_SECOND": "0.5"}).max_traces_per_second == 0.5
+    assert Settings.from_env({"MAX_TRACES_PER_SECOND": "0"}).max_traces_per_second is None
