@@ -8,9 +8,9 @@ manager (one worker, uvloop when installed) and ``--server uvicorn`` the
 reference the issue quotes.
 
 With ``PEER_DATABASE_URL`` (and ``PEER_POOL_SIZE``) set, the POST stores its
-row with asyncpg directly (a fixed pool; the INSERT the service runs, imported
-from it): the floor of any Litestar service on PostgreSQL, with no ORM, no
-middleware and no idempotency check. Its pool returns connections as the service's does, without
+row with asyncpg directly (a fixed pool; the INSERT the service runs): the
+floor of any Litestar service on PostgreSQL, with no ORM, no middleware and
+no idempotency check. Its pool returns connections as the service's does, without
 asyncpg's reset query (a round trip per request for session state neither sets);
 ``PEER_POOL_RESET=default`` keeps asyncpg's default, as this peer had until the
 service's own pool (service/db.py) dropped it.
@@ -26,6 +26,17 @@ from typing import Any
 import msgspec
 from litestar import Litestar, get, post
 from litestar.datastructures import State
+
+# The service's INSERT (service/greetings/repository.py PG_INSERT, writers' lock included;
+# tests/unit/test_benchmark_peers.py keeps them equal), spelled out: importing the service
+# would load SQLAlchemy and the rest into the peer, a heavier process than the floor is.
+INSERT = (
+    "INSERT INTO greetings (name, message, idempotency_key, created_at) "
+    "SELECT $1::varchar, $2::varchar, $3::varchar, $4::timestamptz "
+    "FROM (SELECT pg_advisory_xact_lock_shared(7454131819670761063) OFFSET 0) AS writer "
+    "ON CONFLICT (idempotency_key) DO NOTHING "
+    "RETURNING id, name, message, created_at"
+)
 
 
 @get("/api/v1/greeting", sync_to_thread=False)
@@ -56,15 +67,11 @@ def ready() -> dict[str, str]:
 async def create_stored(data: GreetingCreate, state: State) -> dict[str, object]:
     """Store the row with asyncpg, as the service's create does, and answer it."""
     values = (data.name, f"Hello, {data.name}!", None, datetime.now(UTC))
-    return dict(await state.pool.fetchrow(state.insert, *values))
+    return dict(await state.pool.fetchrow(INSERT, *values))
 
 
 async def _open_pool(app: Litestar) -> None:
     import asyncpg  # imported here: the runs without a database need no driver
-
-    from service.greetings.repository import PG_INSERT  # the service's own, its lock too
-
-    app.state.insert = PG_INSERT
 
     size = int(os.environ["PEER_POOL_SIZE"])
     reset = None if os.environ.get("PEER_POOL_RESET") == "default" else _keep_session
