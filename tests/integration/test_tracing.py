@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -137,3 +139,29 @@ async def test_a_page_is_traced_as_two_selects(traced: Traced) -> None:
     _, database = split(exporter)
     assert [span.name for span in database] == ["SELECT", "SELECT"]
     assert "pg_advisory_xact_lock" in str(database[0].attributes["db.statement"])
+
+
+async def test_under_the_ceiling_each_trace_kept_has_its_insert_and_none_other(
+    clean_database: str,
+) -> None:
+    """MAX_TRACES_PER_SECOND on PostgreSQL: the POSTs past the ceiling make no span at all
+    (their INSERT neither), and each POST kept has its INSERT inside it."""
+    exporter = InMemorySpanExporter()
+    provider = tracing.provider(SimpleSpanProcessor(exporter), max_traces_per_second=2)
+    settings = Settings.from_env({"APP_ENV": "test", "DATABASE_URL": clean_database})
+    async with AsyncTestClient(create_app(settings, tracer_provider=provider)) as client:
+        await warm_up(client)
+        await anyio.sleep(1)  # the warm-up's trace spent a token: a full bucket again
+        exporter.clear()
+        started = time.monotonic()
+        for number in range(20):
+            response = await client.post("/api/v1/greetings", json={"name": f"Ada {number}"})
+            assert response.status_code == 201
+        seconds = time.monotonic() - started
+    spans = exporter.get_finished_spans()
+    posts = [span for span in spans if span.kind.name == "SERVER"]
+    inserts = [span for span in spans if span.kind.name == "CLIENT"]
+    assert 2 <= len(posts) <= 2 + int(seconds * 2) + 1, f"{len(posts)} traces in {seconds:.2f}s"
+    assert sorted(i.parent.span_id for i in inserts if i.parent) == sorted(
+        p.context.span_id for p in posts
+    ), "an INSERT span without its POST, or a POST without its INSERT"
