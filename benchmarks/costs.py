@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable
 
 import inprocess
-from inprocess import BROWSER, ORIGIN, Case, bare, bare_validated, service
+from inprocess import BROWSER, ORIGIN, UNCAPPED, Case, bare, bare_validated, service
 
 QUIET = {"LOG_LEVEL": "warning", "ALLOWED_ORIGINS": ""}
 # Each step adds one piece to the one before; the last is production.
@@ -41,7 +41,8 @@ STEPS = (
     Case("+ CORS (client sends Origin)", service(tracing=False), (ORIGIN,)),
     Case("+ gzip negotiation (Accept-Encoding: gzip)", service(tracing=False), BROWSER),
     Case("+ tracing, request not sampled (ratio 0)", service({"OTEL_TRACES_SAMPLER_ARG": "0"})),
-    Case("+ 10% of requests sampled and exported (production)", service()),
+    Case("+ 10% of requests sampled and exported", service(UNCAPPED)),
+    Case("+ at most 10 new traces a second (production)", service()),
 )
 
 
@@ -75,7 +76,8 @@ HTTP_STEPS: tuple[tuple[str, str, dict[str, str], tuple[str, ...]], ...] = (
         {"OTEL_TRACES_SAMPLER_ARG": "0"},
         BROWSER_HEADERS,
     ),
-    ("+ 10% sampled, exported over OTLP/HTTP (production)", "service", {}, BROWSER_HEADERS),
+    ("+ 10% sampled, exported over OTLP/HTTP", "service", UNCAPPED, BROWSER_HEADERS),
+    ("+ at most 10 new traces a second (production)", "service", {}, BROWSER_HEADERS),
 )
 
 

@@ -257,7 +257,9 @@ PRODUCTION_ENV = {
     "OTEL_SERVICE_NAME": "hello-api-bench",
     "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
     "OTEL_TRACES_SAMPLER_ARG": "0.1",
+    "MAX_TRACES_PER_SECOND": "10",
 }
+UNCAPPED = {"MAX_TRACES_PER_SECOND": "0"}  # 10% of every load traced: what the ceiling saves
 
 
 def service(overrides: dict[str, str] | None = None, *, tracing: bool = True) -> Callable[[], App]:
@@ -273,11 +275,13 @@ def service(overrides: dict[str, str] | None = None, *, tracing: bool = True) ->
         for key in [k for k in os.environ if k.startswith("OTEL_")]:
             del os.environ[key]
         os.environ.update({k: v for k, v in env.items() if k.startswith("OTEL_")})
+        settings = Settings.from_env(env)
         provider = None
         if tracing:
             exporter: Any = EncodingExporter()
-            provider = tracing_module.provider(tracing_module._batches(exporter))
-        settings = Settings.from_env(env)
+            batches = tracing_module._batches(exporter)
+            ceiling = settings.max_traces_per_second
+            provider = tracing_module.provider(batches, max_traces_per_second=ceiling)
         return app_module.create_app(settings, tracer_provider=provider)
 
     return build
@@ -285,6 +289,7 @@ def service(overrides: dict[str, str] | None = None, *, tracing: bool = True) ->
 
 CASES = (
     Case("production", service()),
+    Case("10% traced, no ceiling (MAX_TRACES_PER_SECOND=0)", service(UNCAPPED)),
     Case("tracing off (OTEL_SDK_DISABLED)", service(tracing=False)),
     Case("tracing on, nothing sampled (ratio 0)", service({"OTEL_TRACES_SAMPLER_ARG": "0"})),
     Case("request log off (LOG_LEVEL=warning)", service({"LOG_LEVEL": "warning"})),
