@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from service.deadlines import Deadline
-from service.observability.context import UntracedStatements
+from service.observability.context import UntracedStatements, in_untraced_request
 from service.settings import DatabaseSettings
 
 POOL_CLOSE_SECONDS = 2.0
@@ -80,7 +81,7 @@ class Database:
         )
 
     def lease(self) -> Lease:
-        """`async with database.lease() as connection:` one of `pool`'s asyncpg connections
+        """`async with database.lease() as lease:` one of `pool`'s asyncpg connections
         (call `open` first; PostgreSQL only)."""
         if self.pool is None:
             raise RuntimeError("Database.lease() needs the asyncpg pool: PostgreSQL, opened")
@@ -140,7 +141,8 @@ class Database:
 
 
 class Lease:
-    """One asyncpg connection from the pool, for the block; back to the pool after it.
+    """One asyncpg connection from the pool for the block (`async with database.lease()
+    as lease:`), back to the pool after it; its statements run through `fetchrow`.
 
     Waiting for a free connection is bounded as SQLAlchemy's pool_timeout bounds it
     (TimeoutError: a 503 problem), by a coarse deadline (service/deadlines.py): neither
@@ -149,28 +151,37 @@ class Lease:
     also asks the server to cancel the statement.
     """
 
-    __slots__ = ("_connection", "_pool", "_untraced")
+    __slots__ = ("_connection", "_pool")
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._connection: Any = None
-        self._untraced = UntracedStatements()
 
-    async def __aenter__(self) -> asyncpg.Connection:
-        self._untraced.__enter__()
-        try:
-            with Deadline(POOL_TIMEOUT_SECONDS):
-                self._connection = await self._pool.acquire()
-        except BaseException:
-            self._untraced.__exit__()  # no __aexit__ follows a failed __aenter__
-            raise
-        return self._connection
+    async def __aenter__(self) -> Lease:
+        with Deadline(POOL_TIMEOUT_SECONDS):
+            self._connection = await self._pool.acquire()
+        return self
 
     async def __aexit__(self, *_: object) -> None:
-        try:
-            await self._pool.release(self._connection)
-        finally:
-            self._untraced.__exit__()
+        await self._pool.release(self._connection)
+
+    async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
+        """The first row `query` returns, if any.
+
+        In a request nobody records, asyncpg's own method, past the database
+        instrumentation: its span would have no request span to join (and would be
+        sampled as a trace of its own), and its wrapper, with the context switch that
+        would silence it, cost ~6-10 us of a POST in process (benchmarks/README.md).
+        Anywhere else (a recorded request, start-up) the instrumented one: a span.
+        """
+        if in_untraced_request():
+            return await _ASYNCPG_FETCHROW(self._connection, query, *args)
+        return await self._connection.fetchrow(query, *args)
+
+
+# asyncpg's fetchrow under any instrumentation's wrapper: inspect.unwrap follows
+# `__wrapped__`, which wrapt (OpenTelemetry's instrumentations) sets on what it wraps.
+_ASYNCPG_FETCHROW = inspect.unwrap(asyncpg.Connection.fetchrow)
 
 
 def connect(settings: DatabaseSettings) -> Database:

@@ -86,24 +86,29 @@ async def create(database: Database, name: str, idempotency_key: str | None) -> 
     """
     values = (name, greet(name), idempotency_key, _now())
     if database.pool is not None:
-        async with database.lease() as driver:
-            row: Row | None = await driver.fetchrow(PG_INSERT, *values)
-            if row is not None:
-                return row, True
-            return await driver.fetchrow(PG_EXISTING, idempotency_key), False
+        return await _create_on_pool(database, values)
     async with database.engine.connect() as connection:
-        named = dict(
-            zip(
-                ("name", "message", "idempotency_key", "created_at"),
-                values,
-                strict=True,
-            )
-        )
-        row = (await connection.execute(INSERT, named)).mappings().first()
+        return await _create_on(connection, values)
+
+
+async def _create_on_pool(database: Database, values: tuple[Any, ...]) -> tuple[Row, bool]:
+    async with database.lease() as lease:
+        row: Row | None = await lease.fetchrow(PG_INSERT, *values)
         if row is not None:
             return row, True
-        existing = select(*COLUMNS).where(GREETINGS.c.idempotency_key == idempotency_key)
-        return (await connection.execute(existing)).mappings().one(), False
+        existing = await lease.fetchrow(PG_EXISTING, values[2])
+    if existing is None:  # as .one() below: greetings are never deleted, so it cannot be
+        raise LookupError(f"no greeting holds Idempotency-Key {values[2]!r}")
+    return existing, False
+
+
+async def _create_on(connection: AsyncConnection, values: tuple[Any, ...]) -> tuple[Row, bool]:
+    named = dict(zip(("name", "message", "idempotency_key", "created_at"), values, strict=True))
+    row = (await connection.execute(INSERT, named)).mappings().first()
+    if row is not None:
+        return row, True
+    existing = select(*COLUMNS).where(GREETINGS.c.idempotency_key == values[2])
+    return (await connection.execute(existing)).mappings().one(), False
 
 
 async def get(connection: AsyncConnection, greeting_id: int) -> RowMapping | None:

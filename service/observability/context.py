@@ -27,6 +27,12 @@ def add_request_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> Mutable
     return event
 
 
+def in_untraced_request() -> bool:
+    """Whether a request is being served that nobody records (no trace id in its ids)."""
+    ids = REQUEST_IDS.get()
+    return ids is not None and ids[1] is None
+
+
 # The context of database work in a request nobody records: instrumentations off.
 UNTRACED = otel.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True, otel.Context())
 
@@ -35,12 +41,13 @@ class UntracedStatements:
     """`with UntracedStatements():` around database work: in a request nobody records
     (no trace id among REQUEST_IDS), the database instrumentation is switched off.
 
-    Its spans would be dropped as children of an unsampled request under every sampler
-    OTEL_TRACES_SAMPLER names, yet asyncpg's instrumentation still builds a span and its
-    attributes per statement (~5% of a POST's CPU). Done here, where statements run,
-    rather than by the middleware for every request: most requests (a greeting, a
-    probe's liveness) run none, and the attach cost ~1.5 us each. The key is the one
-    the API's own exporters use. Outside a request (start-up) nothing changes.
+    With no request span to join, each statement's span would start a trace of its
+    own, and asyncpg's instrumentation would build its span and attributes before the
+    sampler drops most of them. Used around SQLAlchemy's work (reads, readiness); the
+    hot INSERT goes past the instrumentation altogether (db.Lease.fetchrow). Done where
+    statements run, rather than by the middleware for every request: most requests (a
+    greeting, a probe's liveness) run none, and the attach costs ~1.5 us each. The key
+    is the one the API's own exporters use. Outside a request (start-up) nothing changes.
     """
 
     __slots__ = ("_token",)
@@ -49,8 +56,7 @@ class UntracedStatements:
         self._token: Token[otel.Context] | None = None
 
     def __enter__(self) -> None:
-        ids = REQUEST_IDS.get()
-        if ids is not None and ids[1] is None:
+        if in_untraced_request():
             self._token = otel.attach(UNTRACED)
 
     def __exit__(self, *_: object) -> None:

@@ -282,8 +282,10 @@ async def test_the_asyncpg_pool_serves_leases_and_counts_them(outage_database: s
     await database.open()
     try:
         assert database.pool_status()["checked_out"] == 0
-        async with database.lease() as connection:
-            assert await connection.fetchval("SELECT 1") == 1
+        async with database.lease() as lease:
+            row = await lease.fetchrow("SELECT 1 AS one")
+            assert row is not None
+            assert row["one"] == 1
             assert database.pool_status()["checked_out"] == 1
         assert database.pool_status()["checked_out"] == 0
     finally:
