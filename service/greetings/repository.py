@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, DateTime, RowMapping, String, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -84,30 +84,38 @@ async def create(database: Database, name: str, idempotency_key: str | None) -> 
     The database, not the application, decides which of concurrent retries wins. On
     PostgreSQL both statements run on asyncpg's pool (Database.pool), not SQLAlchemy's.
     """
-    values = (name, greet(name), idempotency_key, _now())
+    new = NewGreeting(name, greet(name), idempotency_key, _now())
     if database.pool is not None:
-        return await _create_on_pool(database, values)
+        return await _create_on_pool(database, new)
     async with database.engine.connect() as connection:
-        return await _create_on(connection, values)
+        return await _create_on(connection, new)
 
 
-async def _create_on_pool(database: Database, values: tuple[Any, ...]) -> tuple[Row, bool]:
+class NewGreeting(NamedTuple):
+    """The INSERT's parameters, in its order."""
+
+    name: str
+    message: str
+    idempotency_key: str | None
+    created_at: datetime
+
+
+async def _create_on_pool(database: Database, new: NewGreeting) -> tuple[Row, bool]:
     async with database.lease() as lease:
-        row: Row | None = await lease.fetchrow(PG_INSERT, *values)
+        row: Row | None = await lease.fetchrow(PG_INSERT, *new)
         if row is not None:
             return row, True
-        existing = await lease.fetchrow(PG_EXISTING, values[2])
+        existing = await lease.fetchrow(PG_EXISTING, new.idempotency_key)
     if existing is None:  # as .one() below: greetings are never deleted, so it cannot be
-        raise LookupError(f"no greeting holds Idempotency-Key {values[2]!r}")
+        raise LookupError(f"no greeting holds Idempotency-Key {new.idempotency_key!r}")
     return existing, False
 
 
-async def _create_on(connection: AsyncConnection, values: tuple[Any, ...]) -> tuple[Row, bool]:
-    named = dict(zip(("name", "message", "idempotency_key", "created_at"), values, strict=True))
-    row = (await connection.execute(INSERT, named)).mappings().first()
+async def _create_on(connection: AsyncConnection, new: NewGreeting) -> tuple[Row, bool]:
+    row = (await connection.execute(INSERT, new._asdict())).mappings().first()
     if row is not None:
         return row, True
-    existing = select(*COLUMNS).where(GREETINGS.c.idempotency_key == values[2])
+    existing = select(*COLUMNS).where(GREETINGS.c.idempotency_key == new.idempotency_key)
     return (await connection.execute(existing)).mappings().one(), False
 
 

@@ -139,7 +139,7 @@ class ObservabilityMiddleware:
                 links = _link_to(incoming)
         name = method_label(scope["method"])
         if parent is None and not self.sampling.recorded(name, links):
-            return None, None  # database work is untraced (context.UntracedStatements)
+            return None, None  # database work is untraced (context.in_untraced_request)
         span = self.tracer.start_span(name, parent, kind=trace.SpanKind.SERVER, links=links)
         if not span.is_recording():  # a trusted caller that does not sample
             return span, None
