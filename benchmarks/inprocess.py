@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import report
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the service package, from a checkout
 
@@ -259,7 +261,7 @@ PRODUCTION_ENV = {
     "OTEL_TRACES_SAMPLER_ARG": "0.1",
     "MAX_TRACES_PER_SECOND": "10",
 }
-UNCAPPED = {"MAX_TRACES_PER_SECOND": "0"}  # 10% of every load traced: what the ceiling saves
+UNCAPPED = report.UNCAPPED_ENV  # 10% of every load traced: what the ceiling saves
 
 
 def service(overrides: dict[str, str] | None = None, *, tracing: bool = True) -> Callable[[], App]:

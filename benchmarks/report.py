@@ -18,6 +18,7 @@ SERVICE_POST = "service POST /api/v1/greetings"
 # The production sampler without its ceiling (MAX_TRACES_PER_SECOND=0): 10% of every load.
 UNCAPPED = "service, traces uncapped"
 UNCAPPED_POST = "service POST, traces uncapped"
+UNCAPPED_ENV = {"MAX_TRACES_PER_SECOND": "0"}  # their override, in every run and in process
 PGBENCH = "pgbench single-row insert"
 STORE_FLOOR = "bare litestar POST + asyncpg insert"
 STORE_FLOOR_RESET = "bare litestar POST + asyncpg insert, asyncpg's reset query"

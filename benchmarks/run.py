@@ -31,7 +31,6 @@ import report
 HERE = Path(__file__).resolve().parent
 EXPRESS = HERE / "peers" / "express"
 GREETING = "/api/v1/greeting?name=bench"
-UNCAPPED_TRACES = {"MAX_TRACES_PER_SECOND": "0"}  # what the ceiling saves, in every run
 ORIGIN = "https://bench.example"
 
 
@@ -164,7 +163,7 @@ def targets(args: argparse.Namespace) -> list[Target]:
         Target(report.SERVICE, service({})),
         Target("express (seed stack)", express),
         Target("bare litestar, granian", bare()),
-        Target(report.UNCAPPED, service(UNCAPPED_TRACES)),
+        Target(report.UNCAPPED, service(report.UNCAPPED_ENV)),
     ]
     if args.references:
         found.append(Target("bare litestar, granian on uvloop", bare("--loop", "uvloop")))
@@ -176,7 +175,7 @@ def targets(args: argparse.Namespace) -> list[Target]:
         found.append(Target(f"service, {name}", service(pairs, post=post)))
     if not args.skip_db:
         found.append(Target(report.SERVICE_POST, service({}, post=True)))
-        found.append(Target(report.UNCAPPED_POST, service(UNCAPPED_TRACES, post=True)))
+        found.append(Target(report.UNCAPPED_POST, service(report.UNCAPPED_ENV, post=True)))
         found.append(Target(report.PGBENCH, _pgbench))
         found.append(Target("bare litestar POST, no database", bare(post=True)))
         found.append(Target(report.STORE_FLOOR, bare(post=True, store=True)))
